@@ -1,0 +1,67 @@
+import * as tf from '../tf';
+
+export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+
+/** The order the workbench tries; Node has only the last two. */
+export const BACKEND_PREFERENCE: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+
+export interface BackendOptions {
+  /** Where the browser fetches tfjs-backend-wasm's .wasm binaries (Node finds them itself). */
+  wasmPaths?: string | Record<string, string>;
+}
+
+let wasmGradsRegistered = false;
+
+/**
+ * Load the backend's package on demand (WebGPU and WebGL are not importable in
+ * Node, and the page should not pay for backends it does not use), then select it.
+ */
+async function loadBackend(name: BackendName, opts: BackendOptions): Promise<void> {
+  switch (name) {
+    case 'cpu':
+      await import('@tensorflow/tfjs-backend-cpu');
+      return;
+    case 'wasm': {
+      const wasm = await import('@tensorflow/tfjs-backend-wasm');
+      if (opts.wasmPaths) wasm.setWasmPaths(opts.wasmPaths as never);
+      if (!wasmGradsRegistered) {
+        const { registerWasmGradKernels } = await import('./wasm-grad-kernels');
+        registerWasmGradKernels();
+        wasmGradsRegistered = true;
+      }
+      return;
+    }
+    case 'webgl':
+      await import('@tensorflow/tfjs-backend-webgl');
+      return;
+    case 'webgpu':
+      await import('@tensorflow/tfjs-backend-webgpu');
+      return;
+  }
+}
+
+/**
+ * Select `name`. Resolves to null on success, else the reason it cannot start
+ * here (the current backend is left as it was).
+ */
+export async function trySetBackend(name: BackendName, opts: BackendOptions = {}): Promise<string | null> {
+  try {
+    await loadBackend(name, opts);
+    const ok = await tf.setBackend(name);
+    if (ok) await tf.ready();
+    return ok && tf.getBackend() === name ? null : `${name} did not initialise`;
+  } catch (e) {
+    return `${name}: ${(e as Error).message}`;
+  }
+}
+
+/** First backend of `order` that starts; throws with every reason when none does. */
+export async function initBackend(order: readonly BackendName[], opts: BackendOptions = {}): Promise<BackendName> {
+  const reasons: string[] = [];
+  for (const name of order) {
+    const reason = await trySetBackend(name, opts);
+    if (reason === null) return name;
+    reasons.push(reason);
+  }
+  throw new Error(`no TensorFlow.js backend could start: ${reasons.join('; ')}`);
+}

@@ -1,0 +1,1 @@
+export { MeanImageBuilder, proposeLungBox, growBox, canonicalFromMean, parseBox, DEFAULT_MARGIN, type Box, type CanonicalChest } from './canonical';

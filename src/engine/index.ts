@@ -1,0 +1,19 @@
+/**
+ * cxr-align's engine: DOM-free TypeScript on TensorFlow.js that runs unchanged
+ * in Node (CLI, tests), a Web Worker and the page.
+ */
+export * as tf from './tf';
+export * from './affine/affine';
+export * from './sampler';
+export * from './models/stn';
+export * from './models/vgg';
+export { addResnet18Params, resnet18Forward, FoldedResnet18, RESNET18_FEATURES } from './models/resnet18/resnet18';
+export { ParameterSet } from './models/params';
+export * from './losses';
+export * from './train';
+export * from './align';
+export * from './canonical';
+export * from './weights';
+export * from './io';
+export { resizeArea, crop } from './image/resize';
+export { initBackend, trySetBackend, BACKEND_PREFERENCE, type BackendName, type BackendOptions } from './backend/backends';

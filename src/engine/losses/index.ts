@@ -1,0 +1,2 @@
+export { pixelMse, globalNcc, localNcc, multiScale, downsample2x } from './similarity';
+export { AlignmentLoss, readLoss, disposeLoss, DEFAULT_LOSS, SEED_LOSS, type LossSpec, type LossKind, type LossValue, type LossContext } from './alignment-loss';

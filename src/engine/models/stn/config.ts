@@ -1,0 +1,69 @@
+import type { Size } from '../../affine/affine';
+
+/**
+ * How the head's five outputs become (tx, ty, sx, sy, θ).
+ * - 'raw': the seed paper's head — the outputs are the parameters, identity via
+ *   the bias (0, 0, 1, 1, 0). Unbounded: it can mirror (s < 0) or zoom without limit.
+ * - 'bounded': squashed into ranges that contain the identity at zero output
+ *   (zero bias), so the model cannot reflect or collapse to extreme zooms.
+ */
+export type HeadKind = 'raw' | 'bounded';
+
+export interface HeadBounds {
+  /** |tx|, |ty| ≤ translation (normalized units; 0.5 = a quarter of the image). */
+  translation: number;
+  /** sx, sy ∈ [scale[0], scale[1]], which must contain 1. */
+  scale: [number, number];
+  /** |θ| ≤ rotation (radians). */
+  rotation: number;
+}
+
+export interface StnConfig {
+  format: 'cxr-align-stn';
+  version: 1;
+  encoder: 'resnet18';
+  head: HeadKind;
+  bounds: HeadBounds;
+  /** Side of the square, downsampled copy the encoder sees. */
+  locSize: number;
+  /** Output frame (height x width) the model was trained for; export can use any size. */
+  frame: Size;
+  /** Seed of the random initialisation. */
+  seed: number;
+}
+
+export const DEFAULT_BOUNDS: HeadBounds = { translation: 0.5, scale: [0.5, 1.5], rotation: Math.PI / 6 };
+
+export const ORIGINAL_FRAME: Size = { width: 256, height: 320 };
+
+export function defaultStnConfig(overrides: Partial<StnConfig> = {}): StnConfig {
+  return {
+    format: 'cxr-align-stn',
+    version: 1,
+    encoder: 'resnet18',
+    head: 'bounded',
+    bounds: DEFAULT_BOUNDS,
+    locSize: 128,
+    frame: ORIGINAL_FRAME,
+    seed: 1,
+    ...overrides,
+  };
+}
+
+export function validateStnConfig(c: unknown): StnConfig {
+  const bad = (why: string): never => { throw new Error(`not a cxr-align model config: ${why}`); };
+  if (typeof c !== 'object' || c === null) bad('missing');
+  const cfg = c as Partial<StnConfig>;
+  if (cfg.format !== 'cxr-align-stn') bad(`format is ${JSON.stringify(cfg.format)}, expected "cxr-align-stn"`);
+  if (cfg.version !== 1) bad(`unsupported version ${cfg.version}`);
+  if (cfg.encoder !== 'resnet18') bad(`unknown encoder ${cfg.encoder}`);
+  if (cfg.head !== 'raw' && cfg.head !== 'bounded') bad(`unknown head ${cfg.head}`);
+  if (!Number.isInteger(cfg.locSize) || cfg.locSize! < 32 || cfg.locSize! > 1024) bad(`locSize ${cfg.locSize} out of 32..1024`);
+  const f = cfg.frame;
+  if (!f || !Number.isInteger(f.width) || !Number.isInteger(f.height) || f.width < 8 || f.height < 8) bad('frame must be {width, height} ≥ 8');
+  const b = cfg.bounds;
+  if (!b || !(b.translation > 0) || !(b.rotation > 0) || !Array.isArray(b.scale) || !(b.scale[0] > 0 && b.scale[0] < 1 && b.scale[1] > 1)) {
+    bad('bounds must have translation > 0, rotation > 0 and scale [lo < 1 < hi] with lo > 0');
+  }
+  return { ...defaultStnConfig(), ...cfg } as StnConfig;
+}

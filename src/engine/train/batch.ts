@@ -1,0 +1,87 @@
+import * as tf from '../tf';
+import type { Size } from '../affine/affine';
+import { warpAffine } from '../sampler/warp';
+import { drawAugment, type AugmentSettings } from './augment';
+import { Rng } from './rng';
+
+/**
+ * One training film, prepared once: a square localization copy (what the
+ * encoder sees) and a larger source copy (what gets warped into the frame).
+ * Both are grayscale, row-major, values in [0, 1].
+ */
+export interface TrainingImage {
+  id: string;
+  loc: Float32Array;
+  src: Float32Array;
+}
+
+export interface TrainingGeometry {
+  locSize: number;
+  srcSize: Size;
+}
+
+export interface TrainingBatch {
+  /** Augmented encoder inputs [B, L, L, 1]. */
+  loc: tf.Tensor4D;
+  /** Un-augmented sources [B, Hs, Ws, 1]. */
+  src: tf.Tensor4D;
+  /** Augmentation matrices [B, 2, 3], composed with the prediction so the film is warped once. */
+  aug: tf.Tensor3D;
+  ids: string[];
+}
+
+/**
+ * The random draws of a step depend only on (seed, step), so a run resumed from
+ * a checkpoint at step k draws exactly what the uninterrupted run drew.
+ */
+export function stepRng(seed: number, step: number, stream = 0): Rng {
+  let h = (seed ^ 0x9e3779b9) >>> 0;
+  h = Math.imul(h ^ (step + 0x85ebca6b), 0xc2b2ae35) >>> 0;
+  h = Math.imul(h ^ (stream + 0x27d4eb2f), 0x165667b1) >>> 0;
+  return new Rng(h ^ (h >>> 16));
+}
+
+/** Indices of the films in batch `step`: seeded epoch-wise shuffles, no repeats within an epoch. */
+export function batchIndices(seed: number, step: number, batchSize: number, n: number): number[] {
+  const out: number[] = [];
+  let perm: number[] | null = null;
+  let permEpoch = -1;
+  for (let k = 0; k < batchSize; k++) {
+    const flat = step * batchSize + k;
+    const epoch = Math.floor(flat / n);
+    if (epoch !== permEpoch) { perm = stepRng(seed, epoch, 1).permutation(n); permEpoch = epoch; }
+    out.push(perm![flat % n]);
+  }
+  return out;
+}
+
+export function makeBatch(images: TrainingImage[], geo: TrainingGeometry, rng: Rng, augment: AugmentSettings): TrainingBatch {
+  const b = images.length;
+  const L = geo.locSize;
+  const { width: sw, height: sh } = geo.srcSize;
+  const draws = images.map(() => drawAugment(rng, augment));
+  return tf.tidy(() => {
+    const locBuf = new Float32Array(b * L * L);
+    const srcBuf = new Float32Array(b * sw * sh);
+    images.forEach((im, i) => {
+      if (im.loc.length !== L * L || im.src.length !== sw * sh) {
+        throw new Error(`training image ${im.id} was prepared for another geometry`);
+      }
+      locBuf.set(im.loc, i * L * L);
+      srcBuf.set(im.src, i * sw * sh);
+    });
+    const aug = tf.tensor3d(draws.flatMap((d) => d.matrix.flat()), [b, 2, 3]);
+    const locRaw = tf.tensor4d(locBuf, [b, L, L, 1]);
+    const warpedLoc = warpAffine(locRaw, aug, { width: L, height: L });
+    const contrast = tf.tensor4d(draws.map((d) => d.contrast), [b, 1, 1, 1]);
+    const brightness = tf.tensor4d(draws.map((d) => d.brightness), [b, 1, 1, 1]);
+    // Intensity jitter only reaches the encoder: the loss compares the film itself.
+    const loc = warpedLoc.sub(0.5).mul(contrast).add(0.5).add(brightness).clipByValue(0, 1) as tf.Tensor4D;
+    const src = tf.tensor4d(srcBuf, [b, sh, sw, 1]);
+    return { loc, src, aug, ids: images.map((im) => im.id) };
+  });
+}
+
+export function disposeBatch(batch: TrainingBatch): void {
+  tf.dispose([batch.loc, batch.src, batch.aug]);
+}

@@ -1,0 +1,118 @@
+import * as tf from '../tf';
+import type { Size } from '../affine/affine';
+import { AlignmentLoss } from '../losses/alignment-loss';
+import { paramsToTheta, type AlignmentModel } from '../models/stn/stn';
+import { composeTheta, warpAffine } from '../sampler/warp';
+import { AdamW, linearDecay } from './adamw';
+import { DEFAULT_AUGMENT, type AugmentSettings } from './augment';
+import { batchIndices, disposeBatch, makeBatch, stepRng, type TrainingImage } from './batch';
+
+export interface TrainerSettings {
+  /** Planned steps: the learning rate decays linearly over them. */
+  steps: number;
+  batchSize: number;
+  lr: number;
+  lrEnd: number;
+  weightDecay: number;
+  augment: AugmentSettings;
+  seed: number;
+  /** Frame the loss is computed in (may be smaller than the model's output frame). */
+  frame: Size;
+  /** Size the training films are prepared at (the warp source). */
+  srcSize: Size;
+}
+
+export function defaultTrainerSettings(model: AlignmentModel, overrides: Partial<TrainerSettings> = {}): TrainerSettings {
+  return {
+    steps: 1000, batchSize: 8, lr: 1e-4, lrEnd: 1e-6, weightDecay: 1e-4, augment: DEFAULT_AUGMENT, seed: 1,
+    frame: model.config.frame, srcSize: { width: 2 * model.config.frame.width, height: 2 * model.config.frame.height },
+    ...overrides,
+  };
+}
+
+export interface StepReport {
+  step: number;
+  loss: number;
+  parts: Record<string, number>;
+  lr: number;
+  gradNorm: number;
+  ms: number;
+  /** The update was skipped because the loss or a gradient was NaN/Inf. */
+  skipped: boolean;
+  ids: string[];
+}
+
+/**
+ * One optimisation step of the STN: augment, predict θ, warp (once, with the
+ * augmentation composed in), compare with the template, AdamW. The perceptual
+ * network is frozen (it is not in the variable list).
+ */
+export class Trainer {
+  readonly optimizer: AdamW;
+  /** Steps taken so far (== the index of the next step). */
+  step = 0;
+  readonly skippedSteps: number[] = [];
+
+  constructor(readonly model: AlignmentModel, readonly loss: AlignmentLoss, readonly settings: TrainerSettings) {
+    this.optimizer = new AdamW({ beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: settings.weightDecay });
+  }
+
+  lrAt(step: number): number {
+    return linearDecay(step, this.settings.steps, this.settings.lr, this.settings.lrEnd);
+  }
+
+  /** Train on the batch that (seed, step) picks from `images`. */
+  async trainStep(images: TrainingImage[]): Promise<StepReport> {
+    const idx = batchIndices(this.settings.seed, this.step, Math.min(this.settings.batchSize, images.length), images.length);
+    return this.trainOn(idx.map((i) => images[i]));
+  }
+
+  async trainOn(batchImages: TrainingImage[]): Promise<StepReport> {
+    const t0 = performance.now();
+    const s = this.settings;
+    const rng = stepRng(s.seed, this.step, 2);
+    const batch = makeBatch(batchImages, { locSize: this.model.config.locSize, srcSize: s.srcSize }, rng, s.augment);
+    const params = this.model.params;
+    const byVarName = new Map(params.entries().filter(([n]) => params.isTrainable(n)).map(([n, v]) => [v.name, n]));
+    let parts: Record<string, tf.Scalar> = {};
+    const { value, grads } = tf.variableGrads(() => {
+      const theta = composeTheta(batch.aug, paramsToTheta(this.model.predictParams(batch.loc, true)));
+      const warped = warpAffine(batch.src, theta, s.frame);
+      const lv = this.loss.compute(warped);
+      parts = Object.fromEntries(Object.entries(lv.parts).map(([k, v]) => [k, tf.keep(v.clone())]));
+      return lv.total;
+    }, params.trainable());
+    disposeBatch(batch);
+
+    const names = Object.keys(parts);
+    const gradList = Object.values(grads);
+    const summary = tf.tidy(() => tf.stack([
+      value,
+      tf.addN(gradList.map((g) => g.square().sum())).sqrt(),
+      ...names.map((n) => parts[n]),
+    ]));
+    const nums = await summary.data();
+    summary.dispose();
+    const [loss, gradNorm] = [nums[0], nums[1]];
+    const lr = this.lrAt(this.step);
+    const skipped = !Number.isFinite(loss) || !Number.isFinite(gradNorm);
+    if (skipped) {
+      this.skippedSteps.push(this.step);
+    } else {
+      const g = new Map<string, tf.Tensor>();
+      for (const [varName, t] of Object.entries(grads)) g.set(byVarName.get(varName)!, t);
+      this.optimizer.apply(new Map(params.entries()), g, lr);
+      params.markChanged();
+    }
+    tf.dispose([value, ...gradList, ...Object.values(parts)]);
+    const report: StepReport = {
+      step: this.step, loss, gradNorm, lr, skipped, ids: batch.ids,
+      parts: Object.fromEntries(names.map((n, i) => [n, nums[i + 2]])),
+      ms: performance.now() - t0,
+    };
+    this.step++;
+    return report;
+  }
+
+  dispose(): void { this.optimizer.dispose(); }
+}
