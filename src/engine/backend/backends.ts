@@ -26,7 +26,9 @@ async function loadBackend(name: BackendName, opts: BackendOptions): Promise<voi
       if (opts.wasmPaths) wasm.setWasmPaths(opts.wasmPaths as never);
       if (!wasmGradsRegistered) {
         const { registerWasmGradKernels } = await import('./wasm-grad-kernels');
+        const { registerWasmScatterKernels } = await import('./wasm-scatter-kernels');
         registerWasmGradKernels();
+        registerWasmScatterKernels();
         wasmGradsRegistered = true;
       }
       return;

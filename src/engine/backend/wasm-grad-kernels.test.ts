@@ -104,6 +104,9 @@ const cases: ConvCase[] = [
   { x: [2, 6, 6, 3], w: [1, 1, 3, 4], strides: 2, pad: 2 },
 ];
 
+// Captured before registerWasmGradKernels() replaces it.
+const builtinBackpropInput = tf.getKernel(tf.Conv2DBackpropInput, 'wasm');
+
 beforeAll(async () => {
   registerWasmGradKernels();
   expect(await tf.setBackend('wasm')).toBe(true);
@@ -156,6 +159,27 @@ describe('wasm conv2d gradients match the CPU backend', () => {
       return tf.grads(f)([x, w, bias]);
     });
     for (let k = 0; k < 3; k++) expect(relErr(wasm[k], cpu[k])).toBeLessThan(1e-4);
+  });
+
+  it('re-asserts its kernels if a late wasm import re-registers the built-ins', async () => {
+    expect(builtinBackpropInput).toBeDefined();
+    const ours = tf.getKernel(tf.Conv2DBackpropInput, 'wasm')?.kernelFunc;
+    expect(ours).not.toBe(builtinBackpropInput?.kernelFunc);
+    tf.unregisterKernel(tf.Conv2DBackpropInput, 'wasm');
+    tf.registerKernel(builtinBackpropInput!);
+    const { cpu, wasm } = await onBoth(convGrads(cases[3], 5));
+    expect(tf.getKernel(tf.Conv2DBackpropInput, 'wasm')?.kernelFunc).toBe(ours);
+    expect(relErr(wasm[0], cpu[0])).toBeLessThan(1e-4);
+    expect(relErr(wasm[1], cpu[1])).toBeLessThan(1e-4);
+  });
+
+  it('hands NCHW input gradients to the built-in kernel', async () => {
+    const dyv = values(2 * 3 * 4 * 4, 51);
+    const wv = values(3 * 3 * 5 * 3, 52);
+    const { cpu, wasm } = await onBoth(() => [tf.engine().runKernel(tf.Conv2DBackpropInput, {
+      dy: tf.tensor4d(dyv, [2, 3, 4, 4]), filter: tf.tensor4d(wv, [3, 3, 5, 3]),
+    }, { strides: [2, 2], pad: 'same', dataFormat: 'NCHW', inputShape: [2, 5, 8, 7] }) as tf.Tensor]);
+    expect(relErr(wasm[0], cpu[0])).toBeLessThan(1e-4);
   });
 
   it('rejects NCHW in the filter gradient with a clear error', () => {

@@ -36,9 +36,11 @@ function boxSum(x: tf.Tensor4D, k: number): tf.Tensor4D {
 /**
  * 1 − local (windowed) normalized cross-correlation: the signed correlation of
  * each k x k neighbourhood, averaged. Local statistics make it robust to the
- * uneven exposure and soft-tissue differences between films.
+ * uneven exposure and soft-tissue differences between films. `eps` is on
+ * the product of the two windows' pixel variances: windows flatter than about
+ * std 0.02 (5 gray levels) count as featureless rather than as noise to match.
  */
-export function localNcc(warped: tf.Tensor4D, template: tf.Tensor4D, window = 9, eps = 1e-4): tf.Scalar {
+export function localNcc(warped: tf.Tensor4D, template: tf.Tensor4D, window = 9, eps = 1e-7): tf.Scalar {
   return tf.tidy(() => {
     const b = warped.shape[0];
     const t: tf.Tensor4D = template.shape[0] === b ? template : template.tile([b, 1, 1, 1]);
