@@ -17,3 +17,4 @@ export * from './weights';
 export * from './io';
 export { resizeArea, crop } from './image/resize';
 export { initBackend, trySetBackend, BACKEND_PREFERENCE, type BackendName, type BackendOptions } from './backend/backends';
+export * from './eval';

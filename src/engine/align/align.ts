@@ -1,11 +1,14 @@
 import * as tf from '../tf';
-import { paramsToMatrix, type AffineMatrix, type AffineParams, type Size } from '../affine/affine';
+import { matrixToParams, type AffineMatrix, type AffineParams, type Size } from '../affine/affine';
 import type { GrayImage } from '../io/gray-image';
 import { paramsToTheta, paramsRows, type AlignmentModel } from '../models/stn/stn';
+import { outputMatrix } from '../models/stn/output-matrix';
+import { refineParams } from './refine';
 import { warpAffine } from '../sampler/warp';
 import { grayToTensor, locInput, tensorToGray, warpSource } from './prepare';
 
 export interface AlignResult {
+  /** (tx, ty, sx, sy, θ) of `matrix` (the network's prediction with the model's frame margin applied). */
   params: AffineParams;
   matrix: AffineMatrix;
   /** The film warped into the frame. */
@@ -37,13 +40,36 @@ export async function warpImage(img: GrayImage, matrix: AffineMatrix, frame: Siz
   return g;
 }
 
-/** Predict and warp: the one call the CLI and the workbench use per batch. */
-export async function alignImages(model: AlignmentModel, images: GrayImage[], frame: Size = model.config.frame, batchSize = 8): Promise<AlignResult[]> {
+export interface RefineSettings {
+  /** The template the model was trained to match (the lung-box region, before the frame margin). */
+  template: GrayImage;
+  iterations: number;
+  size?: number;
+}
+
+/**
+ * Predict (and optionally refine) the matrices of films, without warping:
+ * what evaluation and transform export need.
+ */
+export async function predictMatrices(model: AlignmentModel, images: GrayImage[], batchSize = 8, refine?: RefineSettings): Promise<AffineMatrix[]> {
   const params = await predictParams(model, images, batchSize);
+  const out: AffineMatrix[] = [];
+  for (let i = 0; i < images.length; i++) {
+    const p = refine && refine.iterations > 0
+      ? await refineParams(images[i], refine.template, params[i], { iterations: refine.iterations, size: refine.size, minScale: model.config.bounds.scale[0], maxScale: model.config.bounds.scale[1] })
+      : params[i];
+    out.push(outputMatrix(model.config, p));
+  }
+  return out;
+}
+
+/** Predict and warp: the one call the CLI and the workbench use per batch. */
+export async function alignImages(model: AlignmentModel, images: GrayImage[], frame: Size = model.config.frame, batchSize = 8, refine?: RefineSettings): Promise<AlignResult[]> {
+  const matrices = await predictMatrices(model, images, batchSize, refine);
   const results: AlignResult[] = [];
   for (let i = 0; i < images.length; i++) {
-    const matrix = paramsToMatrix(params[i]);
-    results.push({ params: params[i], matrix, aligned: await warpImage(images[i], matrix, frame) });
+    const matrix = matrices[i];
+    results.push({ params: matrixToParams(matrix), matrix, aligned: await warpImage(images[i], matrix, frame) });
   }
   return results;
 }

@@ -18,6 +18,17 @@ export interface HeadBounds {
   rotation: number;
 }
 
+/**
+ * How far the output frame reaches beyond the region the model was trained to
+ * match, as fractions of that region's width/height per side. Training
+ * matches films to a tight lung-box template; the exported frame then adds
+ * this fixed margin so whole lung fields, costophrenic angles included, are
+ * inside it. Zero for a model trained on a template that has its own margin.
+ */
+export interface FrameMargin { left: number; right: number; top: number; bottom: number }
+
+export const NO_MARGIN: FrameMargin = { left: 0, right: 0, top: 0, bottom: 0 };
+
 export interface StnConfig {
   format: 'cxr-align-stn';
   version: 1;
@@ -30,6 +41,7 @@ export interface StnConfig {
   frame: Size;
   /** Seed of the random initialisation. */
   seed: number;
+  margin: FrameMargin;
 }
 
 export const DEFAULT_BOUNDS: HeadBounds = { translation: 0.5, scale: [0.5, 1.5], rotation: Math.PI / 6 };
@@ -46,6 +58,7 @@ export function defaultStnConfig(overrides: Partial<StnConfig> = {}): StnConfig 
     locSize: 128,
     frame: ORIGINAL_FRAME,
     seed: 1,
+    margin: NO_MARGIN,
     ...overrides,
   };
 }
@@ -65,5 +78,7 @@ export function validateStnConfig(c: unknown): StnConfig {
   if (!b || !(b.translation > 0) || !(b.rotation > 0) || !Array.isArray(b.scale) || !(b.scale[0] > 0 && b.scale[0] < 1 && b.scale[1] > 1)) {
     bad('bounds must have translation > 0, rotation > 0 and scale [lo < 1 < hi] with lo > 0');
   }
-  return { ...defaultStnConfig(), ...cfg } as StnConfig;
+  const m = cfg.margin ?? NO_MARGIN;
+  if (![m.left, m.right, m.top, m.bottom].every((v) => Number.isFinite(v) && v > -0.5 && v < 2)) bad('margin values must be fractions in (-0.5, 2)');
+  return { ...defaultStnConfig(), ...cfg, margin: m } as StnConfig;
 }

@@ -1,0 +1,2 @@
+export { evaluate, identityAligner, perImageCsv, summaryTable, drawPerturbation, type Aligner, type EvalCase, type EvalOptions, type EvalSummary, type PerImage } from './evaluate';
+export { canvasMatrix, cutFraction, dice, frameDisagreementPx, frameRegion, pairwiseDice, toBitMask, CANVAS_SCALE, type BitMask } from './metrics';
