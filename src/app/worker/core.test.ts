@@ -1,0 +1,153 @@
+/**
+ * The worker's methods driven through the real protocol (in-process runner):
+ * load, align, compare, fine-tune, export, weights round trip, and no tensor
+ * leaks across calls.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { unzipSync, strFromU8 } from 'fflate';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../testing/shared-data';
+import { IDENTITY_LABEL, WorkbenchCore } from './core';
+import { inProcessRunner } from './in-process';
+import type { LoadEvent, Progress, TrainEvent } from './protocol';
+import type { PortRunner } from './runner';
+import { MemoryWeightStore } from './weight-store';
+
+function pngSize(b: Uint8Array): { width: number; height: number } {
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  return { width: v.getUint32(16), height: v.getUint32(20) };
+}
+
+async function fetchFromRepo(path: string): Promise<Uint8Array | null> {
+  const p = join(REPO_ROOT, path);
+  return existsSync(p) ? new Uint8Array(readFileSync(p)) : null;
+}
+
+let runner: PortRunner;
+const store = new MemoryWeightStore();
+const ids: string[] = [];
+
+async function collect<M extends 'addFiles' | 'align' | 'train' | 'exportAligned'>(
+  method: M, params: Parameters<PortRunner['call']>[1], events: Progress<M>[] = [],
+) {
+  const job = runner.call(method, params as never, (e) => events.push(e as Progress<M>));
+  const result = await job.done;
+  return { result, events };
+}
+
+beforeAll(async () => {
+  runner = inProcessRunner(new WorkbenchCore({ fetchAsset: fetchFromRepo, weightStore: store }).handlers());
+  const init = await runner.call('init', { order: ['wasm'] }).done;
+  expect(init.backend.active).toBe('wasm');
+  if (!existsSync(join(REPO_ROOT, 'models/default/model.json'))) expect(init.model.label).toBe(IDENTITY_LABEL);
+  expect(init.template.source).toBe('shipped');
+  expect(pngSize(init.template.framePng)).toEqual(init.model.frame);
+});
+
+describe('workbench core through the protocol', () => {
+  it('loads demo films and reports a corrupt file by name while the others load', async () => {
+    const { files } = await runner.call('demo', { count: 3, seed: 5 }).done;
+    const inputs = files.map((f, i) => ({ id: `img${i}`, name: f.name, blob: new Blob([f.bytes as BlobPart]) }));
+    inputs.push({ id: 'bad', name: 'broken.png', blob: new Blob([new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3, 4, 5, 6, 7, 8, 9])]) });
+    const events: LoadEvent[] = [];
+    const { result } = await collect('addFiles', { files: inputs }, events);
+    expect(result).toEqual({ decoded: 3, failed: 1, cancelled: false });
+    const failed = events.find((e) => e.kind === 'failed');
+    expect(failed).toMatchObject({ id: 'bad', name: 'broken.png' });
+    expect((failed as { reason: string }).reason).toMatch(/PNG/);
+    for (const e of events) if (e.kind === 'decoded') { ids.push(e.id); expect(e.thumb.byteLength).toBeGreaterThan(100); }
+  });
+
+  it('aligns with the identity model: identity parameters and a score per film', async () => {
+    const { result, events } = await collect('align', { ids });
+    expect(result.aligned).toBe(3);
+    expect(result.cancelled).toBe(false);
+    for (const e of events) {
+      expect(e.params.map((v: number) => +v.toFixed(5))).toEqual([0, 0, 1, 1, 0]);
+      expect(e.score).toBeGreaterThan(0);
+      expect(pngSize(e.aligned).height).toBe(160);
+    }
+    const view = await runner.call('view', { id: ids[0] }).done;
+    expect(pngSize(view.aligned)).toEqual(view.frame);
+    expect(view.alignedGray.length).toBe(view.frame.width * view.frame.height);
+  });
+
+  it('cancels an alignment between batches', async () => {
+    const many = Array.from({ length: 4 }, () => ids).flat();
+    const job = runner.call('align', { ids: many });
+    job.control('cancel');
+    const r = await job.done;
+    expect(r.cancelled).toBe(true);
+    expect(r.aligned).toBeLessThan(many.length);
+  });
+
+  it('fine-tunes a few steps (perceptual loss, small encoder input), saves, and leaks no tensors', async () => {
+    const before = (await runner.call('memory', {}).done).numTensors;
+    const events: TrainEvent[] = [];
+    const { result } = await collect('train', {
+      ids, steps: 3, batchSize: 2, lr: 1e-3, loss: 'perceptual', lambda: 20, augment: true, locSize: 32,
+      frame: { width: 32, height: 40 }, perceptual: 'builtin', maxImages: 10, sampleEvery: 100,
+    }, events);
+    expect(result.steps).toBe(3);
+    expect(result.saved).toBe(true);
+    expect(result.model.kind).toBe('fine-tuned');
+    expect(result.model.locSize).toBe(32);
+    const steps = events.filter((e) => e.kind === 'step');
+    expect(steps).toHaveLength(3);
+    for (const s of steps) expect(Object.keys((s as { point: { parts: object } }).point.parts).sort()).toEqual(['perceptual', 'pixel']);
+    // Samples at the first step and the last.
+    expect(events.filter((e) => e.kind === 'sample')).toHaveLength(2);
+    expect((await store.load())?.kind).toBe('fine-tuned');
+    const after = (await runner.call('memory', {}).done).numTensors;
+    // Only the model's own tensors may differ (a rebuilt model for the new encoder size has the same count).
+    expect(after).toBe(before);
+  });
+
+  it('exports aligned PNGs, transforms.json and CSV in one zip', async () => {
+    const chunks: Uint8Array[] = [];
+    const job = runner.call('exportAligned', { ids, resolution: 'frame', bitDepth: 8 }, (e) => { if (e.kind === 'chunk') chunks.push(e.bytes); });
+    await job.done;
+    const zip = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+    let o = 0;
+    for (const c of chunks) { zip.set(c, o); o += c.byteLength; }
+    const files = unzipSync(zip);
+    const pngs = Object.keys(files).filter((n) => n.startsWith('aligned/'));
+    expect(pngs.sort()).toEqual(['aligned/demo-01.png', 'aligned/demo-02.png', 'aligned/demo-03.png']);
+    for (const n of pngs) expect(pngSize(files[n])).toEqual({ width: 256, height: 320 });
+    const tj = JSON.parse(strFromU8(files['transforms.json']));
+    expect(tj.frame).toEqual({ width: 256, height: 320 });
+    expect(Object.keys(tj.transforms)).toHaveLength(3);
+    for (const m of Object.values(tj.transforms) as number[][][]) expect(m.map((r) => r.length)).toEqual([3, 3]);
+    for (const p of Object.values(tj.params) as number[][]) expect(p).toHaveLength(5);
+    const csv = strFromU8(files['transforms.csv']).trim().split('\n');
+    expect(csv[0]).toBe('file,a,b,c,d,e,f,tx,ty,sx,sy,theta');
+    expect(csv).toHaveLength(4);
+  });
+
+  it('downloads weights, resets to the default, loads them back and reproduces the alignment', async () => {
+    const first = (await collect('align', { ids })).events.map((e) => e.params);
+    const { name, bytes } = await runner.call('exportWeights', {}).done;
+    expect(name).toMatch(/\.zip$/);
+    const inside = unzipSync(bytes);
+    const manifest = JSON.parse(strFromU8(inside['model.json'])).weightsManifest[0].paths as string[];
+    expect(Object.keys(inside).sort()).toEqual(['model.json', 'training.json', ...manifest].sort());
+    expect(JSON.parse(strFromU8(inside['training.json'])).history).toHaveLength(3);
+
+    const reset = await runner.call('resetWeights', {}).done;
+    expect(reset.kind).not.toBe('fine-tuned');
+    expect(await store.load()).toBeNull();
+
+    await expect(runner.call('loadWeights', { files: [{ name: 'notes.png', bytes: new Uint8Array([1, 2, 3]) }] }).done)
+      .rejects.toThrow(/notes\.png: no model\.json found/);
+    const badJson = new TextEncoder().encode('{"format":"something-else"}');
+    await expect(runner.call('loadWeights', { files: [{ name: 'model.json', bytes: badJson }] }).done)
+      .rejects.toThrow(/not a cxr-align model/);
+
+    const info = await runner.call('loadWeights', { files: [{ name, bytes }] }).done;
+    expect(info.kind).toBe('loaded');
+    expect(info.locSize).toBe(32);
+    const again = (await collect('align', { ids })).events.map((e) => e.params);
+    expect(again).toEqual(first);
+  });
+});

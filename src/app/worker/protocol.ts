@@ -1,0 +1,240 @@
+/**
+ * The typed message protocol between the page and the engine worker. The page
+ * asks (a `call` with a method name and its parameters); the worker answers
+ * once (`result` or `error`) and may send any number of `progress` events in
+ * between. Long calls take `control` messages (pause, resume, stop, cancel)
+ * addressed by the call's id. This file is types only, so the page bundle
+ * does not pull in TensorFlow.js through it.
+ */
+import type { AffineMatrix, AffineParams, Size } from '../../engine/affine/affine';
+import type { BackendName } from '../../engine/backend/backends';
+import type { Box } from '../../engine/canonical/canonical';
+
+export type { AffineMatrix, AffineParams, BackendName, Box, Size };
+
+export type Control = 'pause' | 'resume' | 'stop' | 'cancel';
+
+export interface BackendState {
+  active: BackendName;
+  /** null = started here; a string = why it could not; absent = not tried yet. */
+  tried: Partial<Record<BackendName, string | null>>;
+  /** What the environment appears to offer before trying (WebGPU adapter API, OffscreenCanvas). */
+  hints: Record<BackendName, boolean>;
+}
+
+export type ModelKind = 'identity' | 'shipped' | 'fine-tuned' | 'loaded';
+
+export interface ModelInfo {
+  kind: ModelKind;
+  /** One line for the header, e.g. "identity model — no trained weights shipped yet". */
+  label: string;
+  /** Anything the user should know (a saved model that could not be read, …). */
+  note?: string;
+  locSize: number;
+  frame: Size;
+  head: 'raw' | 'bounded';
+  /** Training steps behind these weights, when known. */
+  steps?: number;
+  savedAt?: string;
+}
+
+export type TemplateSource = 'shipped' | 'generated' | 'mean' | 'file';
+
+export interface TemplateInfo {
+  source: TemplateSource;
+  label: string;
+  width: number;
+  height: number;
+  /** The template as the user loaded or built it. */
+  png: Uint8Array;
+  /** The template resized to the model's frame, 8-bit gray, for outlines and overlays. */
+  frame: Size;
+  frameGray: Uint8Array;
+  framePng: Uint8Array;
+}
+
+export interface InitRequest {
+  order: BackendName[];
+}
+
+export interface InitResult {
+  backend: BackendState;
+  model: ModelInfo;
+  template: TemplateInfo;
+}
+
+export interface FileInput {
+  id: string;
+  name: string;
+  blob: Blob;
+}
+
+export type LoadEvent =
+  | { kind: 'decoded'; id: string; width: number; height: number; format: string; details: string; thumb: Uint8Array }
+  | { kind: 'failed'; id: string; name: string; reason: string };
+
+export interface AlignEvent {
+  kind: 'aligned';
+  id: string;
+  params: AffineParams;
+  matrix: AffineMatrix;
+  score: number;
+  /** Aligned film in the gallery frame, PNG. */
+  aligned: Uint8Array;
+  done: number;
+  total: number;
+}
+
+export interface AlignResultSummary {
+  aligned: number;
+  ms: number;
+  cancelled: boolean;
+  backend: BackendName;
+}
+
+export interface ViewResult {
+  id: string;
+  name: string;
+  width: number;
+  height: number;
+  frame: Size;
+  params: AffineParams;
+  matrix: AffineMatrix;
+  score: number;
+  /** The film in the frame with the identity transform (what the network starts from). */
+  initial: Uint8Array;
+  aligned: Uint8Array;
+  /** Raw 8-bit aligned pixels at the frame, for blending in the page. */
+  alignedGray: Uint8Array;
+  initialGray: Uint8Array;
+}
+
+export interface MeanResult {
+  png: Uint8Array;
+  width: number;
+  height: number;
+  count: number;
+  /** The crop the engine proposes (lung box plus margin), in the mean image's pixels. */
+  proposed: Box;
+  lungBox: Box;
+}
+
+export type TemplateRequest =
+  | { from: 'shipped' }
+  | { from: 'file'; name: string; bytes: Uint8Array }
+  | { from: 'mean'; box: Box };
+
+export type LossChoice = 'lncc' | 'perceptual';
+
+export interface TrainSettings {
+  ids: string[];
+  steps: number;
+  batchSize: number;
+  lr: number;
+  loss: LossChoice;
+  /** Weight of the pixel term in the perceptual loss (the seed's λ). */
+  lambda: number;
+  augment: boolean;
+  /** Side of the encoder's square input; changing it keeps the weights (the encoder is fully convolutional). */
+  locSize: number;
+  /** Frame the loss is computed in (smaller is faster). */
+  frame: Size;
+  perceptual: 'builtin' | 'loaded';
+  /** At most this many films are prepared for training (memory). */
+  maxImages: number;
+  sampleEvery: number;
+}
+
+export interface StepPoint {
+  step: number;
+  loss: number;
+  parts: Record<string, number>;
+  lr: number;
+  ms: number;
+  skipped: boolean;
+}
+
+export type TrainEvent =
+  | { kind: 'preparing'; done: number; total: number }
+  | { kind: 'started'; total: number; images: number; model: ModelInfo }
+  | { kind: 'step'; point: StepPoint; total: number }
+  | { kind: 'sample'; step: number; name: string; input: Uint8Array; aligned: Uint8Array; template: Uint8Array }
+  | { kind: 'state'; state: 'running' | 'paused' };
+
+export interface TrainResult {
+  steps: number;
+  stopped: boolean;
+  model: ModelInfo;
+  /** Whether the weights were saved to this browser's storage. */
+  saved: boolean;
+  saveError?: string;
+}
+
+export interface ExportAlignedRequest {
+  ids: string[];
+  resolution: 'frame' | 'original';
+  bitDepth: 8 | 16;
+}
+
+export type ExportEvent =
+  | { kind: 'progress'; done: number; total: number }
+  | { kind: 'chunk'; bytes: Uint8Array };
+
+export interface NamedBytes {
+  name: string;
+  bytes: Uint8Array;
+}
+
+export interface CheckResult {
+  backend: BackendName;
+  reference: BackendName;
+  maxAbsDiff: number;
+  /** Largest difference relative to the largest reference value. */
+  relDiff: number;
+  ok: boolean;
+  ms: number;
+}
+
+export interface MemoryInfo {
+  numTensors: number;
+  numBytes: number;
+  images: number;
+}
+
+/** Every method: its parameters, its answer and its progress events. */
+export interface Api {
+  init: { req: InitRequest; res: InitResult; progress: never };
+  setBackend: { req: { name: BackendName }; res: BackendState; progress: never };
+  checkBackend: { req: { reference: BackendName }; res: CheckResult; progress: never };
+  addFiles: { req: { files: FileInput[] }; res: { decoded: number; failed: number; cancelled: boolean }; progress: LoadEvent };
+  removeImages: { req: { ids: string[] | 'all' }; res: { remaining: number }; progress: never };
+  align: { req: { ids: string[] }; res: AlignResultSummary; progress: AlignEvent };
+  view: { req: { id: string }; res: ViewResult; progress: never };
+  demo: { req: { count: number; seed: number }; res: { files: NamedBytes[] }; progress: never };
+  buildMean: { req: { ids: string[] }; res: MeanResult; progress: { done: number; total: number } };
+  setTemplate: { req: TemplateRequest; res: TemplateInfo; progress: never };
+  rescore: { req: Record<string, never>; res: { scores: Record<string, number> }; progress: never };
+  train: { req: TrainSettings; res: TrainResult; progress: TrainEvent };
+  exportAligned: { req: ExportAlignedRequest; res: { files: number; bytes: number }; progress: ExportEvent };
+  exportWeights: { req: Record<string, never>; res: { name: string; bytes: Uint8Array }; progress: never };
+  loadWeights: { req: { files: NamedBytes[] }; res: ModelInfo; progress: never };
+  resetWeights: { req: Record<string, never>; res: ModelInfo; progress: never };
+  loadVgg: { req: { files: NamedBytes[] }; res: { description: string }; progress: never };
+  memory: { req: Record<string, never>; res: MemoryInfo; progress: never };
+  control: { req: { target: number; action: Control }; res: { found: boolean }; progress: never };
+}
+
+export type Method = keyof Api;
+export type Req<M extends Method> = Api[M]['req'];
+export type Res<M extends Method> = Api[M]['res'];
+export type Progress<M extends Method> = Api[M]['progress'];
+
+export type ToWorker = { [M in Method]: { type: 'call'; id: number; method: M; params: Req<M> } }[Method];
+
+export type FromWorker =
+  | { type: 'progress'; id: number; event: unknown }
+  | { type: 'result'; id: number; value: unknown }
+  | { type: 'error'; id: number; message: string };
+
+/** Calls that only read state or answer quickly; they run even while a long call is in progress. */
+export const IMMEDIATE_METHODS: ReadonlySet<Method> = new Set<Method>(['view', 'memory', 'control', 'demo']);
