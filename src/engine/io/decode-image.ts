@@ -9,6 +9,7 @@ import { luminance, type GrayImage } from './gray-image.ts';
 import { decodeDicomGray, isDicom } from './dicom.ts';
 import { decodeJpegSamples, isJpeg } from './jpeg.ts';
 import { decodePngGray, isPng } from './png.ts';
+import { withDarkLungs } from '../image/polarity.ts';
 
 export { ImageDecodeError } from './errors.ts';
 
@@ -22,11 +23,20 @@ export function sniffImageFormat(bytes: Uint8Array): ImageFormat | null {
   return null;
 }
 
+export interface DecodeOptions {
+  /**
+   * DICOM only: when a film decoded per its Photometric Interpretation still
+   * shows bright lungs (a mis-tagged MONOCHROME1/2 file), invert it and record
+   * meta.polarityInverted. 'as-tagged' keeps the standard's reading. Default 'auto'.
+   */
+  dicomPolarity?: 'auto' | 'as-tagged';
+}
+
 /**
  * Decodes a PNG, JPEG or DICOM file to a gray image in [0,1] (0 = black).
  * Throws ImageDecodeError, and only that, for anything it cannot read.
  */
-export function decodeImage(bytes: Uint8Array, name: string): GrayImage {
+export function decodeImage(bytes: Uint8Array, name: string, opts: DecodeOptions = {}): GrayImage {
   try {
     if (!(bytes instanceof Uint8Array)) fail('not a byte array');
     if (bytes.length === 0) fail('empty file');
@@ -41,6 +51,7 @@ export function decodeImage(bytes: Uint8Array, name: string): GrayImage {
         break;
       case 'dicom':
         decoded = decodeDicomGray(bytes);
+        if ((opts.dicomPolarity ?? 'auto') === 'auto') decoded = withDarkLungs(decoded as GrayImage).image;
         break;
       default:
         fail(unknownFormatReason(bytes));
