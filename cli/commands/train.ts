@@ -1,0 +1,393 @@
+/**
+ * `cxr-align train`: train the alignment network on a folder of films.
+ *
+ * Everything a step draws depends only on (seed, step) — the batch indices
+ * (engine `batchIndices`) and the augmentations (engine `stepRng`) — so a
+ * checkpoint needs just the weights (BN running statistics included), the
+ * AdamW moments and the step counters to continue exactly where the run
+ * stopped: a resumed run reproduces the uninterrupted one's losses.
+ *
+ * Output folder:
+ *   train.jsonl          one JSON line per step (step, loss, parts, lr, gradNorm, ms, …)
+ *   samples/step-N.png   input | aligned | template, every --sample-every steps
+ *   checkpoint/          model.json + shards incl. optimizer state; a valid --model folder too
+ *   model/               the final weights only (what `align --model` and the app load)
+ */
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import {
+  AlignmentLoss, AlignmentModel, DEFAULT_AUGMENT, IDENTITY_MATRIX, Trainer, batchIndices, decodeImage, defaultStnConfig,
+  defaultTrainerSettings, encodePng, modelFiles, paramsRows, paramsToMatrix, randomVgg, resizeArea, serializeModel, tf,
+  vggFromLayersModel, type GrayImage, type LossSpec, type PerceptualNet, type Size, type StepReport, type TrainerSettings,
+} from '../../src/engine/index';
+import { warpImageHost } from '../../src/engine/align/warp-host';
+import { formatOptions, formatSize, parseArgs, UsageError, type OptionSpecs } from '../args';
+import { setupBackend, type BackendChoice } from '../backend';
+import { prepareFolder, type PreparedSet } from '../dataset';
+import { writeFolderAtomic } from '../io';
+import { DEFAULT_TEMPLATE, loadModelDir } from '../model';
+import { ProgressBar, RateMeter, StatusLine, formatDuration, silentSink, stderrSink, type ProgressSink } from '../progress';
+
+export type LossName = 'lncc' | 'ncc' | 'pixel' | 'perceptual' | 'multiscale';
+
+export interface TrainOptions {
+  images: string;
+  out: string;
+  template?: string;
+  steps?: number;
+  batch?: number;
+  lr?: number;
+  /** Learning rate at the last step (linear decay); default lr/100. */
+  lrEnd?: number;
+  weightDecay?: number;
+  loss?: LossName;
+  /** Pixel-MSE weight of the perceptual loss. */
+  lambda?: number;
+  /** Window of the local NCC. */
+  window?: number;
+  /** Pyramid levels of the multiscale loss (its base is local NCC). */
+  levels?: number;
+  /** 'random' (seeded random VGG16) or a tfjs layers model.json with VGG conv1_1..conv3_3. */
+  perceptual?: string;
+  head?: 'bounded' | 'raw';
+  locSize?: number;
+  /** Frame the loss is computed in. */
+  frame?: Size;
+  /** The model's output frame (what `align` writes by default). */
+  modelFrame?: Size;
+  seed?: number;
+  augment?: boolean;
+  maxImages?: number;
+  checkpointEvery?: number;
+  sampleEvery?: number;
+  /** Above this, prepared films are kept in a file instead of memory. */
+  cacheMb?: number;
+  /** Continue from a checkpoint: a previous --out folder or its checkpoint/ folder. */
+  resume?: string;
+  /** Store the final model/ in float16 (half the size). */
+  float16?: boolean;
+  backend?: BackendChoice;
+  signal?: AbortSignal;
+  sink?: ProgressSink;
+  log?: (msg: string) => void;
+  /** Called after every step (tests use it to stop a run part-way). */
+  onStep?: (r: StepReport) => void;
+}
+
+export interface TrainResult {
+  /** Steps completed in total (== the next step's index). */
+  step: number;
+  reports: StepReport[];
+  interrupted: boolean;
+  checkpointDir: string;
+  modelDir: string;
+  logPath: string;
+  samples: string[];
+  failed: { key: string; reason: string }[];
+}
+
+/** What a checkpoint records beside the weights, enough to rebuild the run. */
+interface RunState {
+  kind: 'cxr-align-train-checkpoint';
+  version: 1;
+  step: number;
+  optimizerStep: number;
+  skippedSteps: number[];
+  settings: TrainerSettings;
+  loss: LossSpec;
+  perceptual: string | null;
+  template: string;
+  images: { dir: string; count: number; listHash: string; maxImages: number };
+  savedAt: string;
+}
+
+function lossSpec(name: LossName, o: { lambda: number; window: number; levels: number }): LossSpec {
+  switch (name) {
+    case 'lncc': return { kind: 'lncc', window: o.window };
+    case 'ncc': return { kind: 'ncc' };
+    case 'pixel': return { kind: 'pixel' };
+    case 'perceptual': return { kind: 'perceptual', lambda: o.lambda };
+    case 'multiscale': return { kind: 'multiscale', base: 'lncc', levels: o.levels, window: o.window };
+  }
+}
+
+async function loadPerceptual(spec: string, seed: number): Promise<PerceptualNet> {
+  if (spec === 'random') return randomVgg(seed);
+  const jsonPath = spec.endsWith('.json') ? spec : join(spec, 'model.json');
+  const json = JSON.parse(await readFile(jsonPath, 'utf8')) as { weightsManifest?: { paths: string[] }[] };
+  const files = new Map<string, ArrayBuffer>();
+  for (const group of json.weightsManifest ?? []) {
+    for (const p of group.paths) {
+      const b = await readFile(join(dirname(jsonPath), p));
+      files.set(p, b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
+    }
+  }
+  return vggFromLayersModel(json, files, jsonPath);
+}
+
+/** A previous --out folder or a checkpoint folder → the checkpoint folder. */
+function checkpointDirOf(path: string): string {
+  if (existsSync(join(path, 'checkpoint', 'model.json'))) return join(path, 'checkpoint');
+  if (existsSync(join(path, 'model.json'))) return path;
+  throw new Error(`--resume ${path}: no checkpoint there (expected ${join(path, 'checkpoint', 'model.json')})`);
+}
+
+/** input | aligned | template, side by side with a white 2 px gap, at the loss frame size. */
+function sampleStrip(src: GrayImage, matrix: ReturnType<typeof paramsToMatrix>, template: GrayImage): GrayImage {
+  const { width: w, height: h } = template;
+  const panels = [warpImageHost(src, IDENTITY_MATRIX, template), warpImageHost(src, matrix, template), template];
+  const gap = 2;
+  const W = 3 * w + 2 * gap;
+  const data = new Float32Array(W * h).fill(1);
+  panels.forEach((p, k) => {
+    for (let y = 0; y < h; y++) data.set(p.data.subarray(y * w, (y + 1) * w), y * W + k * (w + gap));
+  });
+  return { width: W, height: h, data };
+}
+
+export async function trainCommand(opts: TrainOptions): Promise<TrainResult> {
+  const log = opts.log ?? ((m: string) => console.error(m));
+  const sink = opts.sink ?? stderrSink();
+  await setupBackend(opts.backend ?? 'auto', log);
+
+  // --- the run's settings: from the checkpoint when resuming, then the options given.
+  let model: AlignmentModel;
+  let state: RunState | undefined;
+  let extras = new Map<string, tf.Tensor>();
+  if (opts.resume) {
+    const dir = checkpointDirOf(opts.resume);
+    const loaded = await loadModelDir(dir, true);
+    model = loaded.model;
+    extras = loaded.extras;
+    state = (loaded.metadata as { train?: RunState }).train;
+    if (state?.kind !== 'cxr-align-train-checkpoint') {
+      model.dispose();
+      tf.dispose([...extras.values()]);
+      throw new Error(`--resume ${dir}: model.json has no training state (is it a checkpoint written by cxr-align train?)`);
+    }
+    log(`resuming from ${dir} at step ${state.step}`);
+  } else {
+    model = new AlignmentModel(defaultStnConfig({
+      locSize: opts.locSize ?? 160, head: opts.head ?? 'bounded', frame: opts.modelFrame ?? { width: 256, height: 320 }, seed: opts.seed ?? 1,
+    }));
+  }
+  const frame = state?.settings.frame ?? opts.frame ?? { width: 128, height: 160 };
+  const lr = opts.lr ?? state?.settings.lr ?? 1e-4;
+  const seed = state?.settings.seed ?? opts.seed ?? 1;
+  const settings: TrainerSettings = defaultTrainerSettings(model, {
+    steps: opts.steps ?? state?.settings.steps ?? 1000,
+    batchSize: state?.settings.batchSize ?? opts.batch ?? 8,
+    lr,
+    lrEnd: opts.lrEnd ?? (opts.lr !== undefined ? opts.lr / 100 : state?.settings.lrEnd ?? lr / 100),
+    weightDecay: state?.settings.weightDecay ?? opts.weightDecay ?? 1e-4,
+    augment: state?.settings.augment ?? (opts.augment === false ? { ...DEFAULT_AUGMENT, enabled: false } : DEFAULT_AUGMENT),
+    seed,
+    frame,
+    srcSize: state?.settings.srcSize ?? { width: 2 * frame.width, height: 2 * frame.height },
+  });
+  const spec: LossSpec = state?.loss ?? lossSpec(opts.loss ?? 'lncc', { lambda: opts.lambda ?? 20, window: opts.window ?? 9, levels: opts.levels ?? 3 });
+  const perceptualSpec = state ? state.perceptual : spec.kind === 'perceptual' ? opts.perceptual ?? 'random' : null;
+  const templatePath = state?.template ?? resolve(opts.template ?? DEFAULT_TEMPLATE);
+  const maxImages = state?.images.maxImages ?? opts.maxImages ?? 0;
+  if (state && opts.images && resolve(opts.images) !== state.images.dir) {
+    log(`note: training on ${opts.images}; the checkpoint was trained on ${state.images.dir}`);
+  }
+
+  // --- data, template, loss
+  mkdirSync(opts.out, { recursive: true });
+  const templateImg = resizeArea(decodeImage(new Uint8Array(readFileSync(templatePath)), templatePath), frame.width, frame.height);
+  const L = model.config.locSize;
+  const data: PreparedSet = await prepareFolder({
+    dir: opts.images, locSize: L, srcSize: settings.srcSize, maxImages,
+    cacheBytes: (opts.cacheMb ?? 4096) * 2 ** 20, spillPath: join(opts.out, 'prepared-films.f32'),
+  }, (n) => {
+    log(`preparing ${n} film(s) from ${opts.images} (encoder ${L}x${L}, warp source ${formatSize(settings.srcSize)})`);
+    return new ProgressBar(n, 'img', sink);
+  });
+  if (state && state.images.listHash !== data.listHash) {
+    data.close();
+    model.dispose();
+    tf.dispose([...extras.values()]);
+    throw new Error(`--resume: the films differ from the checkpoint's (${state.images.count} then, ${data.size} now, `
+      + 'or different names); an exact resume needs the same image folder');
+  }
+  const template = tf.tensor4d(templateImg.data, [1, frame.height, frame.width, 1]);
+  const perceptual = perceptualSpec ? await loadPerceptual(perceptualSpec, seed) : undefined;
+  const loss = new AlignmentLoss(spec, { template, perceptual });
+  const trainer = new Trainer(model, loss, settings);
+  if (state) {
+    trainer.step = state.step;
+    trainer.optimizer.loadState(state.optimizerStep, extras);
+    trainer.skippedSteps.push(...state.skippedSteps);
+    tf.dispose([...extras.values()]);
+  }
+
+  // --- log file: continue it when resuming into the same folder, else start fresh.
+  const logPath = join(opts.out, 'train.jsonl');
+  if (state && existsSync(logPath)) {
+    const kept = readFileSync(logPath, 'utf8').split('\n').filter((l) => {
+      try { return l && (JSON.parse(l) as { step: number }).step < state!.step; } catch { return false; }
+    });
+    writeFileSync(logPath, kept.map((l) => `${l}\n`).join(''));
+  } else {
+    writeFileSync(logPath, '');
+  }
+
+  const ckptDir = join(opts.out, 'checkpoint');
+  const modelOut = join(opts.out, 'model');
+  const samplesDir = join(opts.out, 'samples');
+  const samples: string[] = [];
+  const runState = (): RunState => ({
+    kind: 'cxr-align-train-checkpoint', version: 1, step: trainer.step, optimizerStep: trainer.optimizer.step,
+    skippedSteps: [...trainer.skippedSteps], settings, loss: spec, perceptual: perceptualSpec, template: templatePath,
+    images: { dir: resolve(opts.images), count: data.size, listHash: data.listHash, maxImages }, savedAt: new Date().toISOString(),
+  });
+  const saveCheckpoint = async () => {
+    const art = await serializeModel(model, { extraTensors: trainer.optimizer.stateTensors(), metadata: { train: runState() } });
+    await writeFolderAtomic(ckptDir, modelFiles(art));
+  };
+  const writeSample = async () => {
+    const p = tf.tidy(() => model.predictParams(tf.tensor4d(data.get(0).loc, [1, L, L, 1]), false));
+    await p.data();
+    const [params] = paramsRows(p);
+    p.dispose();
+    const strip = sampleStrip(data.source(0), paramsToMatrix(params), templateImg);
+    mkdirSync(samplesDir, { recursive: true });
+    const path = join(samplesDir, `step-${String(trainer.step).padStart(6, '0')}.png`);
+    writeFileSync(path, encodePng(strip));
+    samples.push(path);
+  };
+
+  const total = settings.steps;
+  const lossName = spec.kind === 'perceptual' ? `perceptual λ=${spec.lambda}` : spec.kind;
+  log(`training ${trainer.step > 0 ? `from step ${trainer.step} ` : ''}to step ${total}: ${data.size} film(s), batch ${settings.batchSize}, `
+    + `lr ${settings.lr}→${settings.lrEnd}, loss ${lossName}${perceptual ? ` (${perceptual.description})` : ''}, head ${model.config.head}, `
+    + `encoder ${L}x${L}, loss frame ${formatSize(frame)}, seed ${seed}, augment ${settings.augment.enabled ? 'on' : 'off'} → ${opts.out}`);
+
+  const status = new StatusLine(sink);
+  const meter = new RateMeter(30_000);
+  meter.mark(trainer.step);
+  const reports: StepReport[] = [];
+  const ckEvery = opts.checkpointEvery ?? 250;
+  const sampleEvery = opts.sampleEvery ?? 100;
+  let interrupted = false;
+  const t0 = performance.now();
+  try {
+    if (trainer.step === 0 && sampleEvery > 0) await writeSample();
+    while (trainer.step < total) {
+      if (opts.signal?.aborted) { interrupted = true; break; }
+      const idx = batchIndices(settings.seed, trainer.step, Math.min(settings.batchSize, data.size), data.size);
+      const r = await trainer.trainOn(idx.map((i) => data.get(i)));
+      reports.push(r);
+      appendFileSync(logPath, `${JSON.stringify({
+        step: r.step, loss: r.loss, parts: r.parts, lr: r.lr, gradNorm: r.gradNorm, ms: Math.round(r.ms * 10) / 10,
+        skipped: r.skipped, elapsed_s: Math.round((performance.now() - t0) / 100) / 10,
+      })}\n`);
+      meter.mark(trainer.step);
+      const rate = meter.rate();
+      const parts = Object.entries(r.parts).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(' ');
+      status.update(`step ${trainer.step}/${total}  loss ${r.loss.toFixed(4)}${Object.keys(r.parts).length > 1 ? ` (${parts})` : ''}`
+        + `  lr ${r.lr.toExponential(1)}  ${rate > 0 ? rate.toFixed(2) : '-'} steps/s  ETA ${formatDuration(meter.eta(total - trainer.step))}`
+        + `${r.skipped ? '  [skipped: non-finite]' : ''}`, trainer.step === total);
+      if (r.skipped) status.message(`warning: step ${r.step} had a non-finite loss or gradient; the update was skipped`);
+      opts.onStep?.(r);
+      if (sampleEvery > 0 && trainer.step % sampleEvery === 0) await writeSample();
+      if (ckEvery > 0 && trainer.step % ckEvery === 0 && trainer.step < total) await saveCheckpoint();
+    }
+    status.done();
+    await saveCheckpoint();
+    if (sampleEvery > 0 && trainer.step % sampleEvery !== 0) await writeSample();
+    if (!interrupted) {
+      const art = await serializeModel(model, { float16: opts.float16, metadata: { trainedSteps: trainer.step, loss: spec, template: templatePath } });
+      await writeFolderAtomic(modelOut, modelFiles(art));
+    }
+  } finally {
+    data.close();
+    trainer.dispose();
+    loss.dispose();
+    perceptual?.params.dispose();
+    template.dispose();
+    model.dispose();
+  }
+  const secs = (performance.now() - t0) / 1000;
+  const last = reports[reports.length - 1];
+  log(`${interrupted ? `interrupted at step ${trainer.step}; ` : ''}${reports.length} step(s) in ${formatDuration(secs)}`
+    + `${reports.length ? ` (${(reports.length / secs).toFixed(2)} steps/s, last loss ${last.loss.toFixed(4)})` : ''}`);
+  log(`checkpoint: ${ckptDir}${interrupted ? ` (continue with --resume ${opts.out})` : `; model: ${modelOut}`}; log: ${logPath}`);
+  return { step: trainer.step, reports, interrupted, checkpointDir: ckptDir, modelDir: modelOut, logPath, samples, failed: data.failed };
+}
+
+export const TRAIN_OPTIONS: OptionSpecs = {
+  images: { type: 'string', required: true, meta: 'DIR', help: 'folder of training films (searched recursively)' },
+  out: { type: 'string', required: true, meta: 'DIR', alias: 'o', help: 'run folder: train.jsonl, samples/, checkpoint/, model/' },
+  template: { type: 'string', meta: 'PNG', help: 'canonical chest to align to (default models/canonical-chest.png)' },
+  steps: { type: 'int', meta: 'N', default: 1000, help: 'total steps (the learning rate decays linearly over them)' },
+  batch: { type: 'int', meta: 'N', default: 8, help: 'films per step' },
+  lr: { type: 'number', meta: 'LR', default: 1e-4, help: 'AdamW learning rate at step 0' },
+  'lr-end': { type: 'number', meta: 'LR', help: 'learning rate at the last step (default lr/100)' },
+  'weight-decay': { type: 'number', meta: 'WD', default: 1e-4, help: 'AdamW decoupled weight decay' },
+  loss: { type: 'string', meta: 'NAME', default: 'lncc', choices: ['lncc', 'ncc', 'pixel', 'perceptual', 'multiscale'], help: 'similarity to the template' },
+  lambda: { type: 'number', meta: 'λ', default: 20, help: 'pixel-MSE weight of the perceptual loss' },
+  window: { type: 'int', meta: 'PX', default: 9, help: 'window of the local NCC (lncc, multiscale)' },
+  levels: { type: 'int', meta: 'N', default: 3, help: 'pyramid levels of the multiscale loss' },
+  perceptual: { type: 'string', meta: 'random|PATH', help: 'VGG for the perceptual loss: seeded random, or a tfjs model.json (implies --loss perceptual)' },
+  head: { type: 'string', meta: 'KIND', default: 'bounded', choices: ['bounded', 'raw'], help: 'bounded parameters, or the seed\'s raw head' },
+  'loc-size': { type: 'int', meta: 'PX', default: 160, help: 'side of the square copy the encoder sees' },
+  frame: { type: 'size', meta: 'WxH', default: '128x160', help: 'frame the loss is computed in' },
+  'model-frame': { type: 'size', meta: 'WxH', default: '256x320', help: 'the model\'s output frame (align\'s default --size)' },
+  seed: { type: 'int', meta: 'N', default: 1, help: 'seed of the initialisation, batches and augmentations' },
+  augment: { type: 'boolean', default: true, help: 'random shifts/rotations/contrast (--no-augment to turn off)' },
+  'max-images': { type: 'int', meta: 'N', default: 0, help: 'use at most N films, spread over the folder (0 = all)' },
+  'checkpoint-every': { type: 'int', meta: 'N', default: 250, help: 'save a checkpoint every N steps (and always at the end and on Ctrl-C)' },
+  'sample-every': { type: 'int', meta: 'N', default: 100, help: 'write samples/step-N.png every N steps (0 = never)' },
+  'cache-mb': { type: 'int', meta: 'MB', default: 4096, help: 'keep prepared films in memory up to this size, else in a file in the run folder' },
+  resume: { type: 'string', meta: 'DIR', help: 'continue a run exactly: its --out folder (or its checkpoint/)' },
+  float16: { type: 'boolean', help: 'store the final model/ in float16 (half the size)' },
+  backend: { type: 'string', meta: 'NAME', default: 'auto', choices: ['auto', 'wasm', 'cpu'], help: 'TensorFlow.js backend' },
+  quiet: { type: 'boolean', alias: 'q', help: 'no live status line' },
+};
+
+export const TRAIN_USAGE = `Usage: cxr-align train --images DIR --out DIR [options]
+
+Trains the alignment network (ResNet18 STN) to map films onto the template.
+Logs every step to OUT/train.jsonl, writes OUT/samples/step-N.png
+(input | aligned | template), checkpoints to OUT/checkpoint (Ctrl-C saves one
+too) and the final weights to OUT/model.
+
+${formatOptions(TRAIN_OPTIONS)}
+
+Examples:
+  cxr-align train --images ~/cxr14/images --out runs/lncc --steps 2000
+  cxr-align train --images ~/cxr14/images --out runs/lncc --steps 4000 --resume runs/lncc
+  # the seed paper's recipe: VGG perceptual + pixel loss, unbounded head
+  cxr-align train --images ~/cxr14/images --out runs/seed --loss perceptual --lambda 20 --head raw`;
+
+export async function runTrain(argv: string[], signal?: AbortSignal): Promise<number> {
+  const a = parseArgs(argv, TRAIN_OPTIONS);
+  if (a.positionals.length) throw new UsageError(`unexpected argument "${a.positionals[0]}" (use --images DIR)`);
+  const v = a.values;
+  const g = (k: string) => (a.given.has(k) ? v[k] : undefined);
+  // When resuming, only options given on the command line override the checkpoint's.
+  const pick = (k: string) => (v.resume ? g(k) : v[k]);
+  let loss = pick('loss') as LossName | undefined;
+  if (a.given.has('perceptual') && !a.given.has('loss')) loss = 'perceptual';
+  if (v.resume) {
+    for (const k of ['loss', 'head', 'loc-size', 'frame', 'model-frame', 'seed', 'batch', 'lambda', 'window', 'levels', 'perceptual', 'template', 'augment', 'max-images', 'weight-decay']) {
+      if (a.given.has(k)) console.error(`note: --${k} is taken from the checkpoint when resuming; the value given is ignored`);
+    }
+  }
+  const r = await trainCommand({
+    images: v.images as string, out: v.out as string, template: v.template as string | undefined,
+    steps: pick('steps') as number | undefined, batch: pick('batch') as number | undefined,
+    lr: pick('lr') as number | undefined, lrEnd: v['lr-end'] as number | undefined,
+    weightDecay: pick('weight-decay') as number | undefined, loss, lambda: v.lambda as number,
+    window: v.window as number, levels: v.levels as number, perceptual: v.perceptual as string | undefined,
+    head: v.head as 'bounded' | 'raw', locSize: v['loc-size'] as number, frame: v.frame as Size,
+    modelFrame: v['model-frame'] as Size, seed: v.seed as number, augment: v.augment as boolean,
+    maxImages: v['max-images'] as number, checkpointEvery: v['checkpoint-every'] as number,
+    sampleEvery: v['sample-every'] as number, cacheMb: v['cache-mb'] as number, resume: v.resume as string | undefined,
+    float16: v.float16 as boolean, backend: v.backend as BackendChoice, signal, sink: v.quiet ? silentSink : undefined,
+  });
+  return r.interrupted ? 130 : 0;
+}

@@ -1,0 +1,43 @@
+/** Small file helpers shared by the commands. */
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+
+/** Write a file atomically: a temporary sibling, then a rename. */
+export function writeFileAtomicSync(path: string, data: string | Uint8Array): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, path);
+}
+
+/**
+ * Replace folder `dir` with the files given, so that a crash while writing
+ * never leaves a half-written folder in place of the last good one.
+ */
+export async function writeFolderAtomic(dir: string, files: Map<string, Uint8Array>): Promise<void> {
+  const tmp = `${dir}.tmp-${process.pid}`;
+  const old = `${dir}.old-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  for (const [name, bytes] of files) await writeFile(join(tmp, name), bytes);
+  let hadOld = false;
+  try {
+    await rename(dir, old);
+    hadOld = true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  await rename(tmp, dir);
+  if (hadOld) await rm(old, { recursive: true, force: true });
+}
+
+export function removeSync(path: string): void {
+  rmSync(path, { recursive: true, force: true });
+}
+
+/** RFC 4180 field quoting. */
+export function csvField(v: string | number): string {
+  const s = String(v);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
