@@ -299,7 +299,9 @@ export function elastixAligner(template: GrayImage, opts: ElastixOptions = {}): 
           } catch {
             log = `${r.stdout}\n${r.stderr}`;
           }
-          const why = r.error ? r.error.message.split('\n')[0] : 'no TransformParameters.0.txt written';
+          const code = (r.error as (Error & { code?: unknown }) | null)?.code;
+          const why = !r.error ? 'no TransformParameters.0.txt written'
+            : typeof code === 'number' ? `exit code ${code}` : r.error.message.split('\n')[0];
           throw new Error(`elastix failed on ${film}: ${why}\n${lastLines(log, 12)}`);
         }
         let e: ElastixAffine;

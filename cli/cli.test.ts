@@ -1,0 +1,191 @@
+/**
+ * The CLI end to end, in-process, on a handful of real ChestX-ray14 films
+ * (../shared/data/cxr14/images; skipped with a message when it is absent).
+ * Sizes are kept small (64 px encoder, small frames) so the file runs in well
+ * under a minute on two cores.
+ */
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  AlignmentModel, decodeImage, defaultStnConfig, modelFiles, serializeModel, tf, warpImage, type AffineMatrix,
+} from '../src/engine/index';
+import { sharedPath } from '../src/testing/shared-data';
+import { alignCommand, runAlign } from './commands/align';
+import { canonicalCommand } from './commands/canonical';
+import { trainCommand, type TrainOptions } from './commands/train';
+import { parseArgs, parseSize, UsageError } from './args';
+import { collectInputs } from './files';
+import { setupBackend } from './backend';
+import { silentSink } from './progress';
+
+const CXR14 = sharedPath('data/cxr14/images');
+const HAS_CXR14 = existsSync(CXR14);
+if (!HAS_CXR14) console.warn(`[cli tests] ${CXR14} is absent: the CLI end-to-end tests are skipped.`);
+
+const tmp = mkdtempSync(join(tmpdir(), 'cxr-align-cli-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const quiet = { sink: silentSink, log: () => {} };
+
+/** A folder of `n` real films (+ optionally one corrupt file). */
+function filmFolder(name: string, n: number, corrupt = false): { dir: string; films: string[] } {
+  const dir = join(tmp, name);
+  mkdirSync(join(dir, 'sub'), { recursive: true });
+  const films = readdirSync(CXR14).filter((f) => f.endsWith('.png')).sort().slice(0, n);
+  films.forEach((f, i) => copyFileSync(join(CXR14, f), join(dir, i % 2 ? 'sub' : '', f)));
+  if (corrupt) writeFileSync(join(dir, 'sub', 'broken.png'), readFileSync(join(CXR14, films[0])).subarray(0, 300));
+  return { dir, films };
+}
+
+describe('argument parsing', () => {
+  it('parses sizes, numbers, switches and refuses unknown options', () => {
+    expect(parseSize('320x256')).toEqual({ width: 320, height: 256 });
+    expect(() => parseSize('320')).toThrow(UsageError);
+    const specs = { out: { type: 'string', required: true, help: '' }, n: { type: 'int', default: 3, help: '' }, q: { type: 'boolean', help: '' } } as const;
+    const a = parseArgs(['x.png', '--out=o', '--n', '5', '--q', 'y.png'], specs);
+    expect(a.positionals).toEqual(['x.png', 'y.png']);
+    expect(a.values).toMatchObject({ out: 'o', n: 5, q: true });
+    expect(() => parseArgs(['--outt', 'o'], specs)).toThrow(/unknown option --outt/);
+    expect(() => parseArgs([], specs)).toThrow(/--out is required/);
+    expect(() => parseArgs(['--out', 'o', '--n', '-1'], specs)).toThrow(/whole number/);
+  });
+});
+
+describe.skipIf(!HAS_CXR14)('cxr-align CLI on real films (../shared/data/cxr14)', () => {
+  let modelDir: string;
+
+  beforeAll(async () => {
+    await setupBackend('wasm');
+    // A small model whose head predicts a clearly non-identity transform, so the
+    // test can tell "matrices applied" from "plain resize".
+    const m = new AlignmentModel(defaultStnConfig({ locSize: 64, frame: { width: 48, height: 60 }, seed: 5 }));
+    m.params.assign('head.fc2.weight', tf.randomNormal([256, 5], 0, 0.02, 'float32', 2));
+    m.params.assign('head.fc2.bias', tf.tensor1d([0.15, -0.1, -0.4, -0.3, 0.2]));
+    modelDir = join(tmp, 'model');
+    mkdirSync(modelDir);
+    for (const [name, bytes] of modelFiles(await serializeModel(m))) writeFileSync(join(modelDir, name), bytes);
+    m.dispose();
+  });
+
+  it('align: writes one PNG per input and transforms whose matrices reproduce them', async () => {
+    const { dir, films } = filmFolder('in-a', 3);
+    const out = join(tmp, 'out-a');
+    const s = await alignCommand({ inputs: [dir], out, model: modelDir, batch: 2, ...quiet });
+    expect(s.failed).toEqual([]);
+    expect(s.aligned).toBe(3);
+    const t = JSON.parse(readFileSync(join(out, 'transforms.json'), 'utf8')) as {
+      frame: { width: number; height: number }; transforms: Record<string, AffineMatrix>; params: Record<string, number[]>;
+    };
+    expect(t.frame).toEqual({ width: 48, height: 60 });
+    expect(Object.keys(t.transforms)).toHaveLength(3);
+    const csv = readFileSync(join(out, 'transforms.csv'), 'utf8').trim().split('\n');
+    expect(csv).toHaveLength(4);
+    for (const [i, f] of films.entries()) {
+      const rel = i % 2 ? `sub/${f}` : f;
+      const key = `${dir}/${rel}`;
+      const matrix = t.transforms[key];
+      expect(matrix, key).toBeDefined();
+      expect(Math.abs(matrix[0][2])).toBeGreaterThan(0.05); // not the identity
+      const written = decodeImage(new Uint8Array(readFileSync(join(out, rel))), rel);
+      expect([written.width, written.height]).toEqual([48, 60]);
+      const input = decodeImage(new Uint8Array(readFileSync(join(dir, rel))), rel);
+      const expected = await warpImage(input, matrix, t.frame);
+      let max = 0;
+      let sum = 0;
+      expected.data.forEach((v, k) => { const d = Math.abs(v - written.data[k]); max = Math.max(max, d); sum += d; });
+      expect(max).toBeLessThanOrEqual(1 / 255 + 1e-6);
+      expect(sum / expected.data.length).toBeLessThan(1e-3);
+      const row = csv.find((l) => l.startsWith(`${key},`))!.split(',').slice(1, 7).map(Number);
+      expect(row).toEqual(matrix.flat());
+    }
+  });
+
+  it('align --size original keeps each input\'s resolution', async () => {
+    const film = join(CXR14, readdirSync(CXR14).filter((f) => f.endsWith('.png')).sort()[5]);
+    const out = join(tmp, 'out-orig');
+    const s = await alignCommand({ inputs: [film], out, model: modelDir, size: 'original', ...quiet });
+    expect(s.aligned).toBe(1);
+    const input = decodeImage(new Uint8Array(readFileSync(film)), film);
+    const written = decodeImage(new Uint8Array(readFileSync(join(out, basename(film)))), film);
+    expect([written.width, written.height]).toEqual([input.width, input.height]);
+    const t = JSON.parse(readFileSync(join(out, 'transforms.json'), 'utf8'));
+    expect(t.frame).toBe('original');
+    expect(t.sizes[film]).toEqual([input.width, input.height]);
+    const expected = await warpImage(input, t.transforms[film], { width: input.width, height: input.height });
+    let max = 0;
+    expected.data.forEach((v, k) => { max = Math.max(max, Math.abs(v - written.data[k])); });
+    expect(max).toBeLessThanOrEqual(1 / 255 + 1e-6);
+  });
+
+  it('align: a corrupt file is reported by name and reason, the others are aligned, exit code 1', async () => {
+    const { dir } = filmFolder('in-c', 3, true);
+    const out = join(tmp, 'out-c');
+    const messages: string[] = [];
+    const s = await alignCommand({ inputs: [dir], out, model: modelDir, sink: silentSink, log: (m) => messages.push(m) });
+    expect(s.aligned).toBe(3);
+    expect(s.failed).toHaveLength(1);
+    expect(s.failed[0].key).toBe(`${dir}/sub/broken.png`);
+    expect(s.failed[0].reason).toMatch(/PNG|truncated|corrupt/i);
+    expect(messages.join('\n')).toMatch(/aligned 3 of 4 file\(s\).*1 failed/);
+    expect(messages.join('\n')).toContain('sub/broken.png');
+    expect(collectInputs([dir]).files).toHaveLength(4);
+    expect(readdirSync(join(out, 'sub'))).toHaveLength(1);
+    expect(existsSync(join(out, 'sub', 'broken.png'))).toBe(false);
+    const t = JSON.parse(readFileSync(join(out, 'transforms.json'), 'utf8'));
+    expect(Object.keys(t.transforms)).toHaveLength(3);
+    expect(t.failed[`${dir}/sub/broken.png`]).toBe(s.failed[0].reason);
+    // Through the argv entry: the exit code says something failed.
+    expect(await runAlign([dir, '--out', join(tmp, 'out-c2'), '--model', modelDir, '--quiet'])).toBe(1);
+  });
+
+  it('train: JSONL, sample PNG, checkpoint; resume continues with the same losses as an uninterrupted run', async () => {
+    const { dir } = filmFolder('in-t', 6);
+    const base: Omit<TrainOptions, 'out'> = {
+      images: dir, steps: 4, batch: 4, lr: 1e-3, locSize: 64, frame: { width: 32, height: 40 }, modelFrame: { width: 48, height: 60 },
+      sampleEvery: 2, checkpointEvery: 0, seed: 3, ...quiet,
+    };
+    const full = await trainCommand({ ...base, out: join(tmp, 'run-full') });
+    expect(full.reports.map((r) => r.step)).toEqual([0, 1, 2, 3]);
+    expect(full.reports.every((r) => Number.isFinite(r.loss) && !r.skipped)).toBe(true);
+    const lines = readFileSync(full.logPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.step)).toEqual([0, 1, 2, 3]);
+    expect(lines[0]).toMatchObject({ loss: full.reports[0].loss, lr: 1e-3 });
+    expect(Object.keys(lines[0])).toEqual(expect.arrayContaining(['parts', 'ms', 'gradNorm']));
+    expect(full.samples.map((p) => basename(p))).toEqual(['step-000000.png', 'step-000002.png', 'step-000004.png']);
+    const strip = decodeImage(new Uint8Array(readFileSync(full.samples[1])), 'sample');
+    expect([strip.width, strip.height]).toEqual([3 * 32 + 4, 40]);
+    expect(existsSync(join(full.checkpointDir, 'model.json'))).toBe(true);
+    expect(existsSync(join(full.modelDir, 'model.json'))).toBe(true);
+
+    // Interrupted after two steps (as Ctrl-C does), then resumed.
+    const out = join(tmp, 'run-split');
+    const abort = new AbortController();
+    const first = await trainCommand({ ...base, out, signal: abort.signal, onStep: (r) => { if (r.step === 1) abort.abort(); } });
+    expect(first.interrupted).toBe(true);
+    expect(first.step).toBe(2);
+    const ck = JSON.parse(readFileSync(join(first.checkpointDir, 'model.json'), 'utf8'));
+    expect(ck.userDefinedMetadata.train.step).toBe(2);
+    const second = await trainCommand({ ...base, out, resume: out });
+    expect(second.reports.map((r) => r.step)).toEqual([2, 3]);
+    expect(second.reports[0].loss).toBe(full.reports[2].loss);
+    expect(second.reports[1].loss).toBe(full.reports[3].loss);
+    expect(second.reports[1].gradNorm).toBe(full.reports[3].gradNorm);
+    // The log of the resumed run reads like the uninterrupted one's.
+    const resumedLog = readFileSync(second.logPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(resumedLog.map((l) => [l.step, l.loss])).toEqual(lines.map((l) => [l.step, l.loss]));
+  });
+
+  it('canonical: writes the mean and the lung crop', async () => {
+    const out = join(tmp, 'canon', 'chest.png');
+    const r = await canonicalCommand({ images: CXR14, n: 12, out, meanSize: { width: 128, height: 128 }, ...quiet });
+    expect(r.used).toBe(12);
+    const crop = decodeImage(new Uint8Array(readFileSync(out)), out);
+    const mean = decodeImage(new Uint8Array(readFileSync(r.meanOut)), r.meanOut);
+    expect([mean.width, mean.height]).toEqual([128, 128]);
+    expect(crop.width).toBeLessThan(128);
+    expect(crop.width).toBe(r.size.width);
+    const fixed = await canonicalCommand({ images: CXR14, n: 4, crop: '10,20,60,50', out: join(tmp, 'canon', 'fixed.png'), meanSize: { width: 128, height: 128 }, ...quiet });
+    expect(fixed.size).toEqual({ width: 60, height: 50 });
+  });
+});
