@@ -1,4 +1,7 @@
-import { defineConfig } from 'vite';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { extname, join, relative, resolve, sep } from 'node:path';
+import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
 
 // Cross-origin isolation lets tfjs's WASM backend use threads (SharedArrayBuffer);
@@ -8,8 +11,64 @@ const isolation = {
   'Cross-Origin-Embedder-Policy': 'require-corp',
 };
 
+const MODELS_DIR = resolve(__dirname, 'models');
+const TYPES: Record<string, string> = { '.json': 'application/json', '.png': 'image/png', '.bin': 'application/octet-stream' };
+
+function listFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    return statSync(p).isDirectory() ? listFiles(p) : [p];
+  });
+}
+
+/**
+ * Serves the repository's models/ folder (shipped template and, once trained,
+ * models/default/) at <base>models/ from the app's own origin, and copies it
+ * into the build. Missing files answer 404 rather than the SPA's index.html,
+ * so the app can tell "no shipped weights" from a broken download.
+ */
+function modelsFolder(): Plugin {
+  let outDir = 'dist';
+  let base = '/';
+  const handler = (root: string) => (req: IncomingMessage, res: ServerResponse, next: () => void) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const prefix = `${base}models/`;
+    if (!url.pathname.startsWith(prefix)) return next();
+    const file = resolve(root, decodeURIComponent(url.pathname.slice(prefix.length)));
+    if (!file.startsWith(root + sep) || !existsSync(file) || !statSync(file).isFile()) {
+      res.statusCode = 404;
+      res.setHeader('Content-Type', 'text/plain');
+      res.end('not found');
+      return;
+    }
+    res.setHeader('Content-Type', TYPES[extname(file)] ?? 'application/octet-stream');
+    res.setHeader('Cache-Control', 'no-cache');
+    for (const [k, v] of Object.entries(isolation)) res.setHeader(k, v);
+    res.end(readFileSync(file));
+  };
+  return {
+    name: 'cxr-align-models',
+    configResolved(config) {
+      outDir = resolve(config.root, config.build.outDir);
+      base = config.base;
+    },
+    configureServer(server) {
+      server.middlewares.use(handler(MODELS_DIR));
+    },
+    configurePreviewServer(server) {
+      server.middlewares.use(handler(join(outDir, 'models')));
+    },
+    generateBundle() {
+      for (const file of listFiles(MODELS_DIR)) {
+        this.emitFile({ type: 'asset', fileName: `models/${relative(MODELS_DIR, file).split(sep).join('/')}`, source: readFileSync(file) });
+      }
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), modelsFolder()],
   server: { headers: isolation },
   preview: { headers: isolation },
   worker: { format: 'es' },

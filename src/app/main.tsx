@@ -1,12 +1,42 @@
+import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import { App } from './App';
+import { AppContext } from './context';
+import { Workbench, type Platform } from './controller';
+import { createAppStore } from './store';
+import { PortRunner, workerPort } from './worker/runner';
+import { backendOrder } from './backend-order';
+import './styles.css';
 
-function Placeholder() {
-  return (
-    <main style={{ fontFamily: 'system-ui, sans-serif', margin: '3rem auto', maxWidth: 640 }}>
-      <h1>cxr-align</h1>
-      <p>The alignment workbench is being built. The engine runs in Node today: see the README.</p>
-    </main>
-  );
-}
+const platform: Platform = {
+  objectUrl: (bytes, type) => URL.createObjectURL(new Blob([bytes as BlobPart], { type })),
+  revokeUrl: (url) => URL.revokeObjectURL(url),
+  save: (name, parts, type) => {
+    const url = URL.createObjectURL(new Blob(parts as BlobPart[], { type }));
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = name;
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    // Revoked later: the download reads the blob after the click returns.
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  },
+  now: () => performance.now(),
+};
 
-createRoot(document.getElementById('root')!).render(<Placeholder />);
+const store = createAppStore();
+const worker = new Worker(new URL('./worker/engine.worker.ts', import.meta.url), { type: 'module', name: 'cxr-align-engine' });
+const wb = new Workbench(store, new PortRunner(workerPort(worker)), platform);
+void wb.start(backendOrder(location.search, localStorage));
+
+// For the end-to-end tests and the curious: read-only access from the console.
+(window as unknown as { cxrAlign: unknown }).cxrAlign = { store, wb };
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <AppContext.Provider value={{ store, wb }}>
+      <App />
+    </AppContext.Provider>
+  </StrictMode>,
+);

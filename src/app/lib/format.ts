@@ -25,3 +25,10 @@ export function describeParams(p: readonly number[]): { label: string; value: st
     { label: 'θ', value: `${((th * 180) / Math.PI).toFixed(2)}°`, title: 'rotation (positive turns the sampled region clockwise on screen)' },
   ];
 }
+
+/** Short elapsed time for status lines: "840 ms", "3.2 s", "2m 05s". */
+export function formatMs(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  return formatDuration(ms / 1000);
+}

@@ -135,7 +135,8 @@ describe('workbench core through the protocol', () => {
     expect(JSON.parse(strFromU8(inside['training.json'])).history).toHaveLength(3);
 
     const reset = await runner.call('resetWeights', {}).done;
-    expect(reset.kind).not.toBe('fine-tuned');
+    expect(reset.model.kind).not.toBe('fine-tuned');
+    expect(reset.history).toEqual([]);
     expect(await store.load()).toBeNull();
 
     await expect(runner.call('loadWeights', { files: [{ name: 'notes.png', bytes: new Uint8Array([1, 2, 3]) }] }).done)
@@ -145,8 +146,9 @@ describe('workbench core through the protocol', () => {
       .rejects.toThrow(/not a cxr-align model/);
 
     const info = await runner.call('loadWeights', { files: [{ name, bytes }] }).done;
-    expect(info.kind).toBe('loaded');
-    expect(info.locSize).toBe(32);
+    expect(info.model.kind).toBe('loaded');
+    expect(info.model.locSize).toBe(32);
+    expect(info.history).toHaveLength(3);
     const again = (await collect('align', { ids })).events.map((e) => e.params);
     expect(again).toEqual(first);
   });

@@ -14,7 +14,7 @@ import { strToU8, unzipSync, Zip, ZipDeflate, ZipPassThrough, zipSync } from 'ff
 import {
   AlignmentLoss, AlignmentModel, canonicalFromMean, decodeImage, DEFAULT_AUGMENT, DEFAULT_LOSS, defaultStnConfig,
   defaultTrainerSettings, deserializeModel, encodePng, IDENTITY_MATRIX, ImageDecodeError, locInput, MeanImageBuilder,
-  modelFiles, paramsRows, paramsToMatrix, randomVgg, readModelFiles, resizeArea, resnet18Forward, serializeModel, tf,
+  matrixToParams, modelFiles, outputMatrix, paramsRows, paramsToMatrix, randomVgg, readModelFiles, resizeArea, resnet18Forward, serializeModel, tf,
   Trainer, trySetBackend, vggFromLayersModel, warpImage,
   type AffineMatrix, type AffineParams, type BackendName, type GrayImage, type LossSpec, type PerceptualNet, type Size,
   type TrainingImage,
@@ -26,7 +26,7 @@ import { templateMismatch } from '../lib/score';
 import { withTransfer, type Handlers, type JobContext, type JobSignal } from './dispatcher';
 import type {
   AlignEvent, AlignResultSummary, Api, BackendState, CheckResult, ExportAlignedRequest, ExportEvent, FileInput, InitResult,
-  LoadEvent, MeanResult, ModelInfo, NamedBytes, StepPoint, TemplateInfo, TemplateRequest, TemplateSource, TrainEvent,
+  LoadEvent, MeanResult, ModelChange, ModelInfo, NamedBytes, StepPoint, TemplateInfo, TemplateRequest, TemplateSource, TrainEvent,
   TrainResult, TrainSettings, ViewResult,
 } from './protocol';
 import type { WeightStore } from './weight-store';
@@ -124,7 +124,7 @@ export class WorkbenchCore {
     this.modelInfo = info;
     this.shippedTemplate = await this.loadShippedTemplate();
     this.template = this.shippedTemplate;
-    return { backend: this.backendState(), model: this.modelInfo, template: this.templateInfo() };
+    return { backend: this.backendState(), model: this.modelInfo, history: this.history, template: this.templateInfo() };
   }
 
   private backendState(): BackendState {
@@ -213,10 +213,14 @@ export class WorkbenchCore {
 
   // ---------------------------------------------------------------- backends
 
-  private async setBackend(name: BackendName): Promise<BackendState> {
+  private async setBackend(name: BackendName): Promise<BackendState & { error?: string }> {
     if (name === this.backend) return this.backendState();
-    await this.moveTo(name);
-    return this.backendState();
+    try {
+      await this.moveTo(name);
+      return this.backendState();
+    } catch (e) {
+      return { ...this.backendState(), error: (e as Error).message };
+    }
   }
 
   /**
@@ -339,6 +343,7 @@ export class WorkbenchCore {
 
   // ---------------------------------------------------------------- alignment
 
+  /** The network's raw parameters (before the model's output-frame margin). */
   private async predict(locs: Float32Array[]): Promise<AffineParams[]> {
     const L = this.model.config.locSize;
     const buf = new Float32Array(locs.length * L * L);
@@ -371,15 +376,16 @@ export class WorkbenchCore {
       const chunk = entries.slice(i, i + BATCH);
       const locs: Float32Array[] = [];
       for (const e of chunk) locs.push(await this.ensureLoc(e));
-      const params = await this.predict(locs);
+      const matrices = (await this.predict(locs)).map((p) => outputMatrix(this.model.config, p));
       for (let k = 0; k < chunk.length; k++) {
         const e = chunk[k];
-        const matrix = paramsToMatrix(params[k]);
+        const matrix = matrices[k];
+        const params = matrixToParams(matrix);
         const aligned = await warpImage(grayOf(e.work), matrix, gallery);
         const score = this.score(aligned);
-        e.result = { params: params[k], matrix, score };
+        e.result = { params, matrix, score };
         done++;
-        ctx.emit({ kind: 'aligned', id: e.id, params: params[k], matrix, score, aligned: encodePng(aligned), done, total: entries.length });
+        ctx.emit({ kind: 'aligned', id: e.id, params, matrix, score, aligned: encodePng(aligned), done, total: entries.length });
       }
       await this.checkpoint(ctx.signal);
     }
@@ -388,9 +394,9 @@ export class WorkbenchCore {
 
   private async resultOf(e: ImageEntry): Promise<NonNullable<ImageEntry['result']>> {
     if (e.result) return e.result;
-    const [params] = await this.predict([await this.ensureLoc(e)]);
-    const matrix = paramsToMatrix(params);
-    e.result = { params, matrix, score: this.score(await warpImage(grayOf(e.work), matrix, thumbFrame(this.model.config.frame, SCORE_HEIGHT))) };
+    const [raw] = await this.predict([await this.ensureLoc(e)]);
+    const matrix = outputMatrix(this.model.config, raw);
+    e.result = { params: matrixToParams(matrix), matrix, score: this.score(await warpImage(grayOf(e.work), matrix, thumbFrame(this.model.config.frame, SCORE_HEIGHT))) };
     return e.result;
   }
 
@@ -571,6 +577,7 @@ export class WorkbenchCore {
     const [params] = await this.predict([await this.ensureLoc(e)]);
     const src = grayOf(e.work);
     const input = await warpImage(src, IDENTITY_MATRIX, df);
+    // The training frame is the matched region itself: no output margin here.
     const aligned = await warpImage(src, paramsToMatrix(params), df);
     return { input: encodePng(input), aligned: encodePng(aligned), template: encodePng(resizeArea(this.template.image, df.width, df.height)) };
   }
@@ -607,7 +614,7 @@ export class WorkbenchCore {
     return withTransfer({ name: 'cxr-align-weights.zip', bytes }, [bytes.buffer]);
   }
 
-  private async loadWeights(files: NamedBytes[]): Promise<ModelInfo> {
+  private async loadWeights(files: NamedBytes[]): Promise<ModelChange> {
     const source = files.map((f) => f.name).join(', ') || 'no file';
     const map = filesByName(files, source);
     if (!map.has('model.json')) {
@@ -628,17 +635,17 @@ export class WorkbenchCore {
     try { await this.persist('loaded', this.modelInfo.label); } catch (e) {
       this.modelInfo.note = `not saved in this browser (${(e as Error).message})`;
     }
-    return this.modelInfo;
+    return { model: this.modelInfo, history: this.history };
   }
 
-  private async resetWeights(): Promise<ModelInfo> {
+  private async resetWeights(): Promise<ModelChange> {
     await this.deps.weightStore.clear();
     const { model, info } = await this.defaultModel();
     this.model.dispose();
     this.model = model;
     this.modelInfo = info;
     for (const e of this.images.values()) e.result = undefined;
-    return info;
+    return { model: info, history: this.history };
   }
 
   private vggFromFiles(files: NamedBytes[]): PerceptualNet {

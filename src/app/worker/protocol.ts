@@ -60,7 +60,14 @@ export interface InitRequest {
 export interface InitResult {
   backend: BackendState;
   model: ModelInfo;
+  /** Loss history stored with the weights (empty for the default model). */
+  history: StepPoint[];
   template: TemplateInfo;
+}
+
+export interface ModelChange {
+  model: ModelInfo;
+  history: StepPoint[];
 }
 
 export interface FileInput {
@@ -204,7 +211,8 @@ export interface MemoryInfo {
 /** Every method: its parameters, its answer and its progress events. */
 export interface Api {
   init: { req: InitRequest; res: InitResult; progress: never };
-  setBackend: { req: { name: BackendName }; res: BackendState; progress: never };
+  /** Never rejects for a backend that cannot start: `error` says why, and the previous one stays active. */
+  setBackend: { req: { name: BackendName }; res: BackendState & { error?: string }; progress: never };
   checkBackend: { req: { reference: BackendName }; res: CheckResult; progress: never };
   addFiles: { req: { files: FileInput[] }; res: { decoded: number; failed: number; cancelled: boolean }; progress: LoadEvent };
   removeImages: { req: { ids: string[] | 'all' }; res: { remaining: number }; progress: never };
@@ -217,8 +225,8 @@ export interface Api {
   train: { req: TrainSettings; res: TrainResult; progress: TrainEvent };
   exportAligned: { req: ExportAlignedRequest; res: { files: number; bytes: number }; progress: ExportEvent };
   exportWeights: { req: Record<string, never>; res: { name: string; bytes: Uint8Array }; progress: never };
-  loadWeights: { req: { files: NamedBytes[] }; res: ModelInfo; progress: never };
-  resetWeights: { req: Record<string, never>; res: ModelInfo; progress: never };
+  loadWeights: { req: { files: NamedBytes[] }; res: ModelChange; progress: never };
+  resetWeights: { req: Record<string, never>; res: ModelChange; progress: never };
   loadVgg: { req: { files: NamedBytes[] }; res: { description: string }; progress: never };
   memory: { req: Record<string, never>; res: MemoryInfo; progress: never };
   control: { req: { target: number; action: Control }; res: { found: boolean }; progress: never };
