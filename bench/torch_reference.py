@@ -8,12 +8,17 @@ plus the same training step: affine_grid + grid_sample (bilinear, zeros,
 align_corners=False) of a 2x source into the loss frame, 1 - windowed NCC
 (9x9 box sums), backward, AdamW. Timed on the CPU with torch.set_num_threads.
 
-Prints one JSON object per requested resolution on stdout:
-  {"loc": L, "frame": [W, H], "batch": B, "threads": T,
+Inference = the network on a batch of L x L inputs + affine_grid/grid_sample of
+each film (given at twice the output frame) into the output frame, as
+`cxr-align align` does per batch. Training = one optimisation step on a batch,
+the loss computed in the training frame from sources at twice that frame.
+
+Prints one JSON object per --case on stdout:
+  {"loc": L, "out": [W, H], "train_frame": [W, H], "batch": B, "threads": T,
    "infer_ms_per_image": ..., "train_ms_per_step": ..., "train_ms_per_image": ...,
    "peak_rss_mb": ..., "torch": "1.13.0"}
 
-Usage: /usr/bin/python3 bench/torch_reference.py --res 128:256x320 --res 320:256x320
+Usage: /usr/bin/python3 bench/torch_reference.py --case 128:256x320:128x160 --case 320:256x320:256x320
        [--batch 8] [--runs 5] [--warmup 2] [--threads 2] [--skip-train]
 """
 import argparse
@@ -118,16 +123,24 @@ def median_ms(f, runs, warmup):
     return statistics.median(ts)
 
 
-def bench(loc, frame, batch, runs, warmup, skip_train):
+def bench(loc, out_frame, frame, batch, runs, warmup, skip_train):
     torch.manual_seed(0)
     model = Stn()
     fw, fh = frame
-    out = {"loc": loc, "frame": [fw, fh], "batch": batch, "threads": torch.get_num_threads(), "torch": torch.__version__}
+    ow, oh = out_frame
+    out = {"loc": loc, "out": [ow, oh], "train_frame": [fw, fh], "batch": batch,
+           "threads": torch.get_num_threads(), "torch": torch.__version__}
 
     model.eval()
     x = torch.rand(batch, 1, loc, loc)
+    films = torch.rand(batch, 1, 2 * oh, 2 * ow)
+
+    def infer():
+        grid = F.affine_grid(theta_of(model.params(x)), [batch, 1, oh, ow], align_corners=False)
+        return F.grid_sample(films, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
     with torch.no_grad():
-        out["infer_ms_per_image"] = median_ms(lambda: model.params(x), runs, warmup) / batch
+        out["infer_ms_per_image"] = median_ms(infer, runs, warmup) / batch
 
     if not skip_train:
         model.train()
@@ -153,7 +166,7 @@ def bench(loc, frame, batch, runs, warmup, skip_train):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--res", action="append", default=[], help="LOC:WxH (encoder input side : loss/output frame)")
+    ap.add_argument("--case", action="append", default=[], help="LOC:OUTWxOUTH:TRAINWxTRAINH")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=2)
@@ -161,10 +174,10 @@ def main():
     ap.add_argument("--skip-train", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    for spec in a.res or ["128:256x320"]:
-        loc, frame = spec.split(":")
-        w, h = frame.lower().split("x")
-        print(json.dumps(bench(int(loc), (int(w), int(h)), a.batch, a.runs, a.warmup, a.skip_train)), flush=True)
+    size = lambda t: tuple(int(v) for v in t.lower().split("x"))
+    for spec in a.case or ["128:256x320:128x160"]:
+        loc, out_frame, frame = spec.split(":")
+        print(json.dumps(bench(int(loc), size(out_frame), size(frame), a.batch, a.runs, a.warmup, a.skip_train)), flush=True)
 
 
 if __name__ == "__main__":

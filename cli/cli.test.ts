@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  AlignmentModel, decodeImage, defaultStnConfig, modelFiles, serializeModel, tf, warpImage, type AffineMatrix,
+  AlignmentModel, decodeImage, defaultStnConfig, modelFiles, paramsToMatrix, serializeModel, tf, warpImage, type AffineMatrix,
 } from '../src/engine/index';
 import { sharedPath } from '../src/testing/shared-data';
 import { alignCommand, runAlign } from './commands/align';
@@ -59,7 +59,7 @@ describe.skipIf(!HAS_CXR14)('cxr-align CLI on real films (../shared/data/cxr14)'
     await setupBackend('wasm');
     // A small model whose head predicts a clearly non-identity transform, so the
     // test can tell "matrices applied" from "plain resize".
-    const m = new AlignmentModel(defaultStnConfig({ locSize: 64, frame: { width: 48, height: 60 }, seed: 5 }));
+    const m = new AlignmentModel(defaultStnConfig({ locSize: 64, frame: { width: 48, height: 60 }, seed: 5, margin: { left: 0.1, right: 0.1, top: 0.1, bottom: 0.05 } }));
     m.params.assign('head.fc2.weight', tf.randomNormal([256, 5], 0, 0.02, 'float32', 2));
     m.params.assign('head.fc2.bias', tf.tensor1d([0.15, -0.1, -0.4, -0.3, 0.2]));
     modelDir = join(tmp, 'model');
@@ -98,6 +98,8 @@ describe.skipIf(!HAS_CXR14)('cxr-align CLI on real films (../shared/data/cxr14)'
       expect(sum / expected.data.length).toBeLessThan(1e-3);
       const row = csv.find((l) => l.startsWith(`${key},`))!.split(',').slice(1, 7).map(Number);
       expect(row).toEqual(matrix.flat());
+      // params are the same transform as (tx, ty, sx, sy, θ).
+      paramsToMatrix(t.params[key]).flat().forEach((v, k) => expect(v).toBeCloseTo(matrix.flat()[k], 9));
     }
   });
 
@@ -116,6 +118,26 @@ describe.skipIf(!HAS_CXR14)('cxr-align CLI on real films (../shared/data/cxr14)'
     let max = 0;
     expected.data.forEach((v, k) => { max = Math.max(max, Math.abs(v - written.data[k])); });
     expect(max).toBeLessThanOrEqual(1 / 255 + 1e-6);
+  });
+
+  it('align --refine: refined matrices still reproduce the written PNGs (films travel to the main thread and back)', async () => {
+    const { dir } = filmFolder('in-r', 2);
+    const out = join(tmp, 'out-r');
+    const plain = await alignCommand({ inputs: [dir], out: join(tmp, 'out-r0'), model: modelDir, ...quiet });
+    const s = await alignCommand({ inputs: [dir], out, model: modelDir, refine: 3, ...quiet });
+    expect(s.aligned).toBe(2);
+    const t = JSON.parse(readFileSync(s.transformsJson, 'utf8'));
+    const t0 = JSON.parse(readFileSync(plain.transformsJson, 'utf8'));
+    for (const key of Object.keys(t.transforms)) {
+      expect(t.transforms[key]).not.toEqual(t0.transforms[key]); // refinement moved it
+      const rel = key.slice(dir.length + 1);
+      const input = decodeImage(new Uint8Array(readFileSync(join(dir, rel))), rel);
+      const written = decodeImage(new Uint8Array(readFileSync(join(out, rel))), rel);
+      const expected = await warpImage(input, t.transforms[key], t.frame);
+      let max = 0;
+      expected.data.forEach((v, k) => { max = Math.max(max, Math.abs(v - written.data[k])); });
+      expect(max).toBeLessThanOrEqual(1 / 255 + 1e-6);
+    }
   });
 
   it('align: a corrupt file is reported by name and reason, the others are aligned, exit code 1', async () => {
@@ -157,6 +179,7 @@ describe.skipIf(!HAS_CXR14)('cxr-align CLI on real films (../shared/data/cxr14)'
     expect([strip.width, strip.height]).toEqual([3 * 32 + 4, 40]);
     expect(existsSync(join(full.checkpointDir, 'model.json'))).toBe(true);
     expect(existsSync(join(full.modelDir, 'model.json'))).toBe(true);
+    expect(existsSync(join(full.modelDir, 'template.png'))).toBe(true);
 
     // Interrupted after two steps (as Ctrl-C does), then resumed.
     const out = join(tmp, 'run-split');

@@ -62,6 +62,16 @@ export async function loadCliModel(path: string | undefined, notice: (msg: strin
   return { model: new AlignmentModel(defaultStnConfig(config)), description: 'untrained identity model', metadata: {}, untrained: true };
 }
 
+/**
+ * The template a model was trained to match: template.png in its folder
+ * (train writes it there), else models/canonical-chest.png.
+ */
+export function modelTemplate(model?: string): string {
+  const dir = model ? modelDir(model) : existsSync(join(DEFAULT_MODEL_DIR, 'model.json')) ? DEFAULT_MODEL_DIR : undefined;
+  if (dir && existsSync(join(dir, 'template.png'))) return join(dir, 'template.png');
+  return DEFAULT_TEMPLATE;
+}
+
 export function readImageFile(path: string, name = path): GrayImage {
   return decodeImage(new Uint8Array(readFileSync(path)), name);
 }

@@ -3,24 +3,24 @@
  * refine it against the template, write the aligned PNG and collect the
  * matrices in transforms.json / transforms.csv.
  *
- * Streaming: files are read a batch ahead (the reads overlap the network),
- * decoded, aligned and written one batch at a time, so memory holds one or two
- * batches of films whatever the number of inputs. A file that cannot be read
- * or decoded is reported by name and reason and the run goes on.
+ * Streaming: worker threads read, decode and shrink films (the encoder's
+ * copy) a few batches ahead of the network on the main thread, then warp,
+ * encode and write them once their matrix is known (align-jobs.ts). Memory
+ * holds a few batches of films whatever the number of inputs. A file that
+ * cannot be read or decoded is reported by name and reason and the run goes on.
  */
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import {
-  ImageDecodeError, decodeImage, encodePng, paramsToMatrix, predictParams, refineParams,
-  type AffineMatrix, type AffineParams, type GrayImage, type Size,
+  isFiniteMatrix, matrixToParams, predictMatrices, type AffineMatrix, type AffineParams, type GrayImage, type Size,
 } from '../../src/engine/index';
-import { warpImageHost } from '../../src/engine/align/warp-host';
+import { InlineRunner, WorkerPool, type JobRunner, type Prepared } from '../align-pool';
 import { formatOptions, formatSize, parseArgs, parseSize, UsageError, type OptionSpecs } from '../args';
 import { setupBackend } from '../backend';
 import { collectInputs, type InputFile } from '../files';
 import { csvField, writeFileAtomicSync } from '../io';
-import { DEFAULT_TEMPLATE, loadCliModel, readImageFile } from '../model';
+import { loadCliModel, modelTemplate, readImageFile } from '../model';
 import { ProgressBar, formatDuration, silentSink, stderrSink, type ProgressSink } from '../progress';
 
 export interface AlignOptions {
@@ -32,13 +32,15 @@ export interface AlignOptions {
   size?: Size | 'original';
   /** Test-time refinement iterations per film (0 = off). */
   refine?: number;
-  /** Template for --refine (default models/canonical-chest.png). */
+  /** Template for --refine (default: the model folder's template.png, else models/canonical-chest.png). */
   template?: string;
   /** Films per network batch. */
   batch?: number;
   /** PNG bit depth; 'auto' writes 16 bit for inputs deeper than 8 bit. */
   bitDepth?: 8 | 16 | 'auto';
   backend?: 'wasm' | 'cpu' | 'auto';
+  /** Worker threads for reading, decoding, warping and encoding (0 = all on the main thread). */
+  workers?: number;
   /** Stop after the current batch (Ctrl-C). */
   signal?: AbortSignal;
   /** Progress output (stderr by default). */
@@ -69,19 +71,11 @@ interface Done {
 const CONVENTION = 'PyTorch affine_grid normalized coordinates, align_corners=False; '
   + 'each matrix maps output-frame points to input points (see src/engine/affine/affine.ts)';
 
-function inputBitDepth(img: GrayImage): number {
-  const m = img.meta ?? {};
-  return Number(m.bitDepth ?? m.bitsStored ?? 8);
-}
-
 export async function alignCommand(opts: AlignOptions): Promise<AlignSummary> {
   const log = opts.log ?? ((m: string) => console.error(m));
   const t0 = performance.now();
-  const stageMs: Record<string, number> = { read: 0, decode: 0, predict: 0, refine: 0, warp: 0, encode: 0, write: 0 };
-  const time = <T>(stage: string, f: () => T): T => {
-    const s = performance.now();
-    try { return f(); } finally { stageMs[stage] += performance.now() - s; }
-  };
+  // Host stages are summed over worker threads (they overlap the network); `wait` is main-thread idle time.
+  const stageMs: Record<string, number> = { read: 0, decode: 0, resize: 0, predict: 0, refine: 0, warp: 0, encode: 0, write: 0, wait: 0 };
   if (opts.inputs.length === 0) throw new UsageError('align needs at least one input file or folder');
   const batchSize = Math.max(1, opts.batch ?? 8);
   const refine = opts.refine ?? 0;
@@ -90,7 +84,7 @@ export async function alignCommand(opts: AlignOptions): Promise<AlignSummary> {
   const { model, description } = await loadCliModel(opts.model, log);
   const frame: Size | 'original' = opts.size ?? model.config.frame;
   let template: GrayImage | undefined;
-  if (refine > 0) template = readImageFile(opts.template ?? DEFAULT_TEMPLATE);
+  if (refine > 0) template = readImageFile(opts.template ?? modelTemplate(opts.model));
 
   const { files, missing, skipped } = collectInputs(opts.inputs);
   const failed: AlignSummary['failed'] = [];
@@ -117,115 +111,117 @@ export async function alignCommand(opts: AlignOptions): Promise<AlignSummary> {
   mkdirSync(opts.out, { recursive: true });
   const csvPath = join(opts.out, 'transforms.csv');
   const jsonPath = join(opts.out, 'transforms.json');
-  const csv: WriteStream = createWriteStream(csvPath);
-  csv.write('path,a,b,c,d,e,f,tx,ty,sx,sy,theta,width,height\n');
-  const done: Done[] = [];
-  const dirs = new Set<string>();
   const bar = new ProgressBar(work.length + failed.length, 'img', opts.sink ?? stderrSink());
   if (failed.length) bar.tick(0, failed.length);
+  const threads = Math.max(0, Math.min(opts.workers ?? defaultWorkers(), 16));
   log(`aligning ${work.length} file(s) with ${description} (locSize ${model.config.locSize}) into `
-    + `${frame === 'original' ? 'each input\'s own size' : formatSize(frame)}${refine ? `, refining ${refine} iterations` : ''} → ${opts.out}`);
-
-  const readBatch = (batch: InputFile[]) => Promise.all(batch.map(async (f) => {
-    try {
-      return await readFile(f.path);
-    } catch (e) {
-      return e as Error;
-    }
-  }));
+    + `${frame === 'original' ? 'each input\'s own size' : formatSize(frame)}${refine ? `, refining ${refine} iterations` : ''}`
+    + `${threads ? `, ${threads} worker thread(s)` : ''} → ${opts.out}`);
   const fail = (key: string, reason: string) => {
     failed.push({ key, reason });
     bar.message(`error: ${key}: ${reason}`);
   };
+  const addMs = (ms: Record<string, number>) => { for (const [k, v] of Object.entries(ms)) stageMs[k] = (stageMs[k] ?? 0) + v; };
 
+  const runner: JobRunner = threads > 0 ? new WorkerPool(threads) : new InlineRunner();
+  const L = model.config.locSize;
+  const dispatched: Promise<Prepared>[][] = [];
+  const dispatch = (k: number) => {
+    if (k * batchSize >= work.length || dispatched[k]) return;
+    dispatched[k] = work.slice(k * batchSize, (k + 1) * batchSize).map((f, i) => runner.prepare({
+      type: 'prepare', id: k * batchSize + i, path: f.path, key: f.key, locSize: L, sendFull: refine > 0,
+    }));
+  };
+  // Per input index: its transform once aligned (written to the JSON/CSV in input order).
+  const results: (Done | undefined)[] = new Array(work.length);
+  let finishing: Promise<void>[] = [];
   let interrupted = false;
-  let pendingWrites: Promise<unknown>[] = [];
-  let next = work.length ? readBatch(work.slice(0, batchSize)) : undefined;
+  // Prepare up to this many batches ahead of the network (bounded memory: depth x batch films).
+  const depth = threads > 0 ? 2 + Math.ceil(threads / 2) : 1;
   try {
-    for (let start = 0; start < work.length; start += batchSize) {
+    for (let k = 0; k * batchSize < work.length; k++) {
       if (opts.signal?.aborted) { interrupted = true; break; }
-      const batch = work.slice(start, start + batchSize);
-      const rs = performance.now();
-      const bytes = await next!;
-      stageMs.read += performance.now() - rs;
-      // Start reading the next batch while this one is computed.
-      next = start + batchSize < work.length ? readBatch(work.slice(start + batchSize, start + 2 * batchSize)) : undefined;
-
-      const images: GrayImage[] = [];
-      const items: InputFile[] = [];
-      time('decode', () => {
-        batch.forEach((f, i) => {
-          const b = bytes[i];
-          if (b instanceof Error) {
-            fail(f.key, (b as NodeJS.ErrnoException).code === 'EISDIR' ? 'is a folder' : b.message);
-            return;
-          }
-          try {
-            images.push(decodeImage(new Uint8Array(b.buffer, b.byteOffset, b.byteLength), f.key));
-            items.push(f);
-          } catch (e) {
-            fail(f.key, e instanceof ImageDecodeError ? e.reason : (e as Error).message);
-          }
-        });
-      });
-      if (images.length === 0) { bar.tick(0, 0); continue; }
-
-      const ps = performance.now();
-      const params = await predictParams(model, images, batchSize);
-      stageMs.predict += performance.now() - ps;
-      if (template) {
-        const s = performance.now();
-        for (let i = 0; i < images.length; i++) params[i] = await refineParams(images[i], template, params[i], { iterations: refine });
-        stageMs.refine += performance.now() - s;
-      }
-
-      // Let the previous batch's writes finish before queueing more.
+      for (let j = k; j < k + depth; j++) dispatch(j);
       const ws = performance.now();
-      await Promise.all(pendingWrites);
-      stageMs.write += performance.now() - ws;
-      pendingWrites = [];
-      for (let i = 0; i < images.length; i++) {
-        const img = images[i];
-        const f = items[i];
-        const size = frame === 'original' ? { width: img.width, height: img.height } : frame;
-        const matrix = paramsToMatrix(params[i]);
-        if (!params[i].every(Number.isFinite)) {
-          fail(f.key, 'the model predicted a non-finite transform');
-          continue;
-        }
-        const aligned = time('warp', () => warpImageHost(img, matrix, size));
-        const depth = opts.bitDepth === 8 || opts.bitDepth === 16 ? opts.bitDepth : inputBitDepth(img) > 8 ? 16 : 8;
-        const png = time('encode', () => encodePng(aligned, { bitDepth: depth }));
-        const outPath = join(opts.out, f.outRel);
-        const dir = dirname(outPath);
-        if (!dirs.has(dir)) { mkdirSync(dir, { recursive: true }); dirs.add(dir); }
-        pendingWrites.push(writeFile(outPath, png).catch((e) => fail(f.key, `cannot write ${outPath}: ${(e as Error).message}`)));
-        done.push({ key: f.key, params: params[i], matrix, size });
-        csv.write(`${[csvField(f.key), ...matrix.flat(), ...params[i], size.width, size.height].join(',')}\n`);
+      const prepared = await Promise.all(dispatched[k]);
+      stageMs.wait += performance.now() - ws;
+      dispatched[k] = [];
+      const ok: (Prepared & { ok: true })[] = [];
+      for (const r of prepared) {
+        addMs(r.ms);
+        if (r.ok) ok.push(r);
+        else { fail(work[r.id].key, r.reason); bar.tick(0, 1); }
       }
-      bar.tick(images.length, batch.length - images.length);
+      if (ok.length === 0) continue;
+
+      // The engine's prediction (frame margin included), refined against the template when asked.
+      const ps = performance.now();
+      const images: GrayImage[] = template
+        ? ok.map((r) => ({ width: r.width, height: r.height, data: r.full! }))
+        : ok.map((r) => ({ width: L, height: L, data: r.loc })); // locInput of an L x L copy is itself
+      const matrices = await predictMatrices(model, images, batchSize, template ? { template, iterations: refine } : undefined);
+      stageMs[template ? 'refine' : 'predict'] += performance.now() - ps;
+      // Bound the writes in flight to about two batches.
+      if (finishing.length > 2 * batchSize) {
+        const fs = performance.now();
+        await Promise.all(finishing);
+        stageMs.wait += performance.now() - fs;
+        finishing = [];
+      }
+      ok.forEach((r, i) => {
+        const f = work[r.id];
+        const matrix = matrices[i];
+        if (!isFiniteMatrix(matrix)) {
+          fail(f.key, 'the model predicted a non-finite transform');
+          bar.tick(0, 1);
+          runner.drop(r.worker, r.id);
+          return;
+        }
+        const p = matrixToParams(matrix);
+        const size = frame === 'original' ? { width: r.width, height: r.height } : frame;
+        finishing.push(runner.finish(r.worker, {
+          type: 'finish', id: r.id, matrix, frame: frame === 'original' ? null : frame, outPath: join(opts.out, f.outRel),
+          bitDepth: opts.bitDepth ?? 'auto', full: r.full ? { data: r.full, width: r.width, height: r.height, bitDepth: r.bitDepth } : undefined,
+        }).then((fr) => {
+          addMs(fr.ms);
+          if (fr.ok) {
+            results[r.id] = { key: f.key, params: p, matrix, size };
+            bar.tick(1);
+          } else {
+            fail(f.key, fr.reason);
+            bar.tick(0, 1);
+          }
+        }));
+      });
     }
-    const ws = performance.now();
-    await Promise.all(pendingWrites);
-    stageMs.write += performance.now() - ws;
+    const fs = performance.now();
+    await Promise.all(finishing);
+    stageMs.wait += performance.now() - fs;
   } finally {
-    await new Promise<void>((res) => csv.end(res));
+    await runner.close();
     model.dispose();
   }
-  // A failure after a row was written (the PNG write) removes nothing from the CSV,
-  // but transforms.json lists only films whose PNG exists.
-  const failedKeys = new Set(failed.map((f) => f.key));
-  const ok = done.filter((d) => !failedKeys.has(d.key));
+  const ok = results.filter((d): d is Done => d !== undefined);
   bar.finish();
 
+  writeFileAtomicSync(csvPath, `path,a,b,c,d,e,f,tx,ty,sx,sy,theta,width,height\n${ok.map((d) => `${[csvField(d.key), ...d.matrix.flat(), ...d.params, d.size.width, d.size.height].join(',')}\n`).join('')}`);
   writeFileAtomicSync(jsonPath, transformsJson(ok, frame, description, failed));
   const seconds = (performance.now() - t0) / 1000;
-  const total = work.length + missing.length + (files.length - work.length);
+  const total = files.length + missing.length;
   log(`${interrupted ? 'interrupted: ' : ''}aligned ${ok.length} of ${total} file(s) in ${formatDuration(seconds)} `
     + `(${(ok.length / Math.max(seconds, 1e-9)).toFixed(1)} img/s); ${failed.length} failed`
     + `${failed.length ? `:\n${failed.map((f) => `  ${f.key}: ${f.reason}`).join('\n')}` : ''}`);
   log(`wrote ${jsonPath} and ${csvPath}`);
   return { total, aligned: ok.length, failed, interrupted, seconds, transformsJson: jsonPath, transformsCsv: csvPath, stageMs };
+}
+
+/**
+ * The network runs on the main thread (tfjs WASM is single-threaded in Node);
+ * the other cores read, decode, warp and encode. Two workers already keep up
+ * with the network at the default resolution.
+ */
+export function defaultWorkers(): number {
+  return Math.max(1, Math.min(2, availableParallelism() - 1));
 }
 
 function transformsJson(done: Done[], frame: Size | 'original', model: string, failed: AlignSummary['failed']): string {
@@ -249,10 +245,11 @@ export const ALIGN_OPTIONS: OptionSpecs = {
   model: { type: 'string', meta: 'DIR', help: 'model folder (model.json + weights); default models/default, else an untrained identity model' },
   size: { type: 'string', meta: 'WxH|original', help: 'output frame; "original" keeps each input\'s resolution (default: the model\'s frame, 256x320)' },
   refine: { type: 'int', meta: 'N', default: 0, help: 'test-time refinement: N Adam steps of windowed NCC against the template per film' },
-  template: { type: 'string', meta: 'PNG', help: 'template for --refine (default models/canonical-chest.png)' },
+  template: { type: 'string', meta: 'PNG', help: 'template for --refine (default: the model folder\'s template.png, else models/canonical-chest.png)' },
   batch: { type: 'int', meta: 'N', default: 8, help: 'films per network batch' },
   'bit-depth': { type: 'string', meta: '8|16|auto', default: 'auto', choices: ['8', '16', 'auto'], help: 'output PNG bit depth; auto = 16 for inputs deeper than 8 bit' },
   backend: { type: 'string', meta: 'NAME', default: 'auto', choices: ['auto', 'wasm', 'cpu'], help: 'TensorFlow.js backend' },
+  workers: { type: 'int', meta: 'N', help: 'threads that read, decode, warp and encode beside the network (default: cores − 1, at least 1, at most 2; 0 = none)' },
   quiet: { type: 'boolean', alias: 'q', help: 'no progress bar' },
 };
 
@@ -281,7 +278,7 @@ export async function runAlign(argv: string[], signal?: AbortSignal): Promise<nu
   const summary = await alignCommand({
     inputs: a.positionals, out: v.out as string, model: v.model as string | undefined, size,
     refine: v.refine as number, template: v.template as string | undefined, batch: v.batch as number,
-    bitDepth: depth, backend: v.backend as AlignOptions['backend'], signal,
+    bitDepth: depth, backend: v.backend as AlignOptions['backend'], workers: v.workers as number | undefined, signal,
     sink: v.quiet ? silentSink : undefined,
   });
   if (summary.interrupted) return 130;

@@ -19,7 +19,7 @@ import { dirname, join, resolve } from 'node:path';
 import {
   AlignmentLoss, AlignmentModel, DEFAULT_AUGMENT, IDENTITY_MATRIX, Trainer, batchIndices, decodeImage, defaultStnConfig,
   defaultTrainerSettings, encodePng, modelFiles, paramsRows, paramsToMatrix, randomVgg, resizeArea, serializeModel, tf,
-  vggFromLayersModel, type GrayImage, type LossSpec, type PerceptualNet, type Size, type StepReport, type TrainerSettings,
+  vggFromLayersModel, type FrameMargin, type GrayImage, type LossSpec, type PerceptualNet, type Size, type StepReport, type TrainerSettings,
 } from '../../src/engine/index';
 import { warpImageHost } from '../../src/engine/align/warp-host';
 import { formatOptions, formatSize, parseArgs, UsageError, type OptionSpecs } from '../args';
@@ -56,6 +56,8 @@ export interface TrainOptions {
   frame?: Size;
   /** The model's output frame (what `align` writes by default). */
   modelFrame?: Size;
+  /** Export margin around the matched region (model config `margin`), fractions per side. */
+  margin?: FrameMargin;
   seed?: number;
   augment?: boolean;
   maxImages?: number;
@@ -170,6 +172,7 @@ export async function trainCommand(opts: TrainOptions): Promise<TrainResult> {
   } else {
     model = new AlignmentModel(defaultStnConfig({
       locSize: opts.locSize ?? 160, head: opts.head ?? 'bounded', frame: opts.modelFrame ?? { width: 256, height: 320 }, seed: opts.seed ?? 1,
+      ...(opts.margin ? { margin: opts.margin } : {}),
     }));
   }
   const frame = state?.settings.frame ?? opts.frame ?? { width: 128, height: 160 };
@@ -243,9 +246,12 @@ export async function trainCommand(opts: TrainOptions): Promise<TrainResult> {
     skippedSteps: [...trainer.skippedSteps], settings, loss: spec, perceptual: perceptualSpec, template: templatePath,
     images: { dir: resolve(opts.images), count: data.size, listHash: data.listHash, maxImages }, savedAt: new Date().toISOString(),
   });
+  // The template travels with the model (align --refine and eval read it from the model folder).
+  const templateBytes = new Uint8Array(readFileSync(templatePath));
+  const withTemplate = (files: Map<string, Uint8Array>) => files.set('template.png', templateBytes);
   const saveCheckpoint = async () => {
     const art = await serializeModel(model, { extraTensors: trainer.optimizer.stateTensors(), metadata: { train: runState() } });
-    await writeFolderAtomic(ckptDir, modelFiles(art));
+    await writeFolderAtomic(ckptDir, withTemplate(modelFiles(art)));
   };
   const writeSample = async () => {
     const p = tf.tidy(() => model.predictParams(tf.tensor4d(data.get(0).loc, [1, L, L, 1]), false));
@@ -300,7 +306,7 @@ export async function trainCommand(opts: TrainOptions): Promise<TrainResult> {
     if (sampleEvery > 0 && trainer.step % sampleEvery !== 0) await writeSample();
     if (!interrupted) {
       const art = await serializeModel(model, { float16: opts.float16, metadata: { trainedSteps: trainer.step, loss: spec, template: templatePath } });
-      await writeFolderAtomic(modelOut, modelFiles(art));
+      await writeFolderAtomic(modelOut, withTemplate(modelFiles(art)));
     }
   } finally {
     data.close();
@@ -336,6 +342,7 @@ export const TRAIN_OPTIONS: OptionSpecs = {
   'loc-size': { type: 'int', meta: 'PX', default: 160, help: 'side of the square copy the encoder sees' },
   frame: { type: 'size', meta: 'WxH', default: '128x160', help: 'frame the loss is computed in' },
   'model-frame': { type: 'size', meta: 'WxH', default: '256x320', help: 'the model\'s output frame (align\'s default --size)' },
+  margin: { type: 'string', meta: 'L,R,T,B', default: '0', help: 'export margin around the matched (template) region, fractions of it per side, e.g. 0.15,0.15,0.15,0.05; one number for all sides' },
   seed: { type: 'int', meta: 'N', default: 1, help: 'seed of the initialisation, batches and augmentations' },
   augment: { type: 'boolean', default: true, help: 'random shifts/rotations/contrast (--no-augment to turn off)' },
   'max-images': { type: 'int', meta: 'N', default: 0, help: 'use at most N films, spread over the folder (0 = all)' },
@@ -363,6 +370,15 @@ Examples:
   # the seed paper's recipe: VGG perceptual + pixel loss, unbounded head
   cxr-align train --images ~/cxr14/images --out runs/seed --loss perceptual --lambda 20 --head raw`;
 
+export function parseMargin(text: string): FrameMargin {
+  const v = text.split(',').map((t) => Number(t.trim()));
+  if (!(v.length === 1 || v.length === 4) || !v.every((x) => Number.isFinite(x) && x > -0.5 && x < 2)) {
+    throw new UsageError(`--margin "${text}" must be one fraction or four (left,right,top,bottom), each in (-0.5, 2)`);
+  }
+  const [left, right, top, bottom] = v.length === 1 ? [v[0], v[0], v[0], v[0]] : v;
+  return { left, right, top, bottom };
+}
+
 export async function runTrain(argv: string[], signal?: AbortSignal): Promise<number> {
   const a = parseArgs(argv, TRAIN_OPTIONS);
   if (a.positionals.length) throw new UsageError(`unexpected argument "${a.positionals[0]}" (use --images DIR)`);
@@ -373,7 +389,7 @@ export async function runTrain(argv: string[], signal?: AbortSignal): Promise<nu
   let loss = pick('loss') as LossName | undefined;
   if (a.given.has('perceptual') && !a.given.has('loss')) loss = 'perceptual';
   if (v.resume) {
-    for (const k of ['loss', 'head', 'loc-size', 'frame', 'model-frame', 'seed', 'batch', 'lambda', 'window', 'levels', 'perceptual', 'template', 'augment', 'max-images', 'weight-decay']) {
+    for (const k of ['loss', 'head', 'loc-size', 'frame', 'model-frame', 'margin', 'seed', 'batch', 'lambda', 'window', 'levels', 'perceptual', 'template', 'augment', 'max-images', 'weight-decay']) {
       if (a.given.has(k)) console.error(`note: --${k} is taken from the checkpoint when resuming; the value given is ignored`);
     }
   }
@@ -384,7 +400,7 @@ export async function runTrain(argv: string[], signal?: AbortSignal): Promise<nu
     weightDecay: pick('weight-decay') as number | undefined, loss, lambda: v.lambda as number,
     window: v.window as number, levels: v.levels as number, perceptual: v.perceptual as string | undefined,
     head: v.head as 'bounded' | 'raw', locSize: v['loc-size'] as number, frame: v.frame as Size,
-    modelFrame: v['model-frame'] as Size, seed: v.seed as number, augment: v.augment as boolean,
+    modelFrame: v['model-frame'] as Size, margin: parseMargin(v.margin as string), seed: v.seed as number, augment: v.augment as boolean,
     maxImages: v['max-images'] as number, checkpointEvery: v['checkpoint-every'] as number,
     sampleEvery: v['sample-every'] as number, cacheMb: v['cache-mb'] as number, resume: v.resume as string | undefined,
     float16: v.float16 as boolean, backend: v.backend as BackendChoice, signal, sink: v.quiet ? silentSink : undefined,
