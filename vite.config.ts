@@ -22,11 +22,16 @@ function listFiles(dir: string): string[] {
   });
 }
 
+/** models/index.json: what the folder holds, so the app asks only for files that exist (no 404 probing). */
+function modelsIndex(): string {
+  return JSON.stringify({ files: listFiles(MODELS_DIR).map((f) => relative(MODELS_DIR, f).split(sep).join('/')).sort() });
+}
+
 /**
  * Serves the repository's models/ folder (shipped template and, once trained,
  * models/default/) at <base>models/ from the app's own origin, and copies it
- * into the build. Missing files answer 404 rather than the SPA's index.html,
- * so the app can tell "no shipped weights" from a broken download.
+ * into the build, with an index.json listing its files. Missing files answer
+ * 404 rather than the SPA's index.html.
  */
 function modelsFolder(): Plugin {
   let outDir = 'dist';
@@ -35,7 +40,14 @@ function modelsFolder(): Plugin {
     const url = new URL(req.url ?? '/', 'http://x');
     const prefix = `${base}models/`;
     if (!url.pathname.startsWith(prefix)) return next();
-    const file = resolve(root, decodeURIComponent(url.pathname.slice(prefix.length)));
+    const rel = decodeURIComponent(url.pathname.slice(prefix.length));
+    if (rel === 'index.json' && root === MODELS_DIR) {
+      res.setHeader('Content-Type', 'application/json');
+      res.setHeader('Cache-Control', 'no-cache');
+      res.end(modelsIndex());
+      return;
+    }
+    const file = resolve(root, rel);
     if (!file.startsWith(root + sep) || !existsSync(file) || !statSync(file).isFile()) {
       res.statusCode = 404;
       res.setHeader('Content-Type', 'text/plain');
@@ -63,6 +75,7 @@ function modelsFolder(): Plugin {
       for (const file of listFiles(MODELS_DIR)) {
         this.emitFile({ type: 'asset', fileName: `models/${relative(MODELS_DIR, file).split(sep).join('/')}`, source: readFileSync(file) });
       }
+      this.emitFile({ type: 'asset', fileName: 'models/index.json', source: modelsIndex() });
     },
   };
 }
@@ -72,6 +85,8 @@ export default defineConfig({
   server: { headers: isolation },
   preview: { headers: isolation },
   worker: { format: 'es' },
-  build: { target: 'es2022', chunkSizeWarningLimit: 4096 },
+  // No minification: tfjs-backend-wasm starts its threads from its factory's own source (Function.toString()),
+  // which breaks once a minifier renames the names that source refers to.
+  build: { target: 'es2022', chunkSizeWarningLimit: 8192, minify: false },
   optimizeDeps: { exclude: ['@tensorflow/tfjs-backend-wasm'] },
 });

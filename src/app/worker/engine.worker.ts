@@ -16,7 +16,19 @@ declare const self: DedicatedWorkerGlobalScope;
 
 const base = new URL(import.meta.env.BASE_URL, self.location.origin);
 
+let listed: Promise<Set<string> | null> | null = null;
+
+/** The files models/index.json lists (null when there is no index: then every file is tried). */
+function modelsListing(): Promise<Set<string> | null> {
+  listed ??= fetch(new URL('models/index.json', base), { cache: 'no-cache' })
+    .then(async (r) => (r.ok && (r.headers.get('content-type') ?? '').includes('json') ? new Set<string>((await r.json()).files.map((f: string) => `models/${f}`)) : null))
+    .catch(() => null);
+  return listed;
+}
+
 async function fetchAsset(path: string): Promise<Uint8Array | null> {
+  const index = path.startsWith('models/') ? await modelsListing() : null;
+  if (index && !index.has(path)) return null;
   const res = await fetch(new URL(path, base), { cache: 'no-cache' });
   // Dev servers answer unknown paths with the app's index.html; that is "absent" too.
   if (!res.ok || (res.headers.get('content-type') ?? '').includes('text/html')) return null;
