@@ -11,6 +11,34 @@ const isolation = {
   'Cross-Origin-Embedder-Policy': 'require-corp',
 };
 
+/**
+ * The browser enforces what the app promises: scripts, workers, fetches and
+ * images only from this origin (blob:/data: are the tab's own memory). WASM
+ * needs 'wasm-unsafe-eval'; tfjs's WASM threads run from blob: workers.
+ * Applied to the built app (header in `vite preview`, meta tag in index.html);
+ * the dev server needs inline scripts for hot reload, so it goes without.
+ */
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval' blob:",
+  "worker-src 'self' blob:",
+  "connect-src 'self' blob: data:",
+  "img-src 'self' blob: data:",
+  "style-src 'self' 'unsafe-inline'",
+  "font-src 'self'",
+  "object-src 'none'",
+  "base-uri 'self'",
+  "form-action 'none'",
+].join('; ');
+
+function contentSecurityPolicy(): Plugin {
+  return {
+    name: 'cxr-align-csp',
+    apply: 'build',
+    transformIndexHtml: () => [{ tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: CSP }, injectTo: 'head-prepend' }],
+  };
+}
+
 const MODELS_DIR = resolve(__dirname, 'models');
 const TYPES: Record<string, string> = { '.json': 'application/json', '.png': 'image/png', '.bin': 'application/octet-stream' };
 
@@ -81,9 +109,9 @@ function modelsFolder(): Plugin {
 }
 
 export default defineConfig({
-  plugins: [react(), modelsFolder()],
+  plugins: [react(), modelsFolder(), contentSecurityPolicy()],
   server: { headers: isolation },
-  preview: { headers: isolation },
+  preview: { headers: { ...isolation, 'Content-Security-Policy': CSP } },
   worker: { format: 'es' },
   // No minification: tfjs-backend-wasm starts its threads from its factory's own source (Function.toString()),
   // which breaks once a minifier renames the names that source refers to.

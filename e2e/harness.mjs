@@ -58,12 +58,18 @@ export async function startPreview(root) {
   return { origin, stop: () => proc.kill('SIGTERM'), log: () => log };
 }
 
-export async function launchBrowser() {
+/**
+ * `bypassCSP` is for the main run: Playwright evaluates string predicates
+ * with eval, which the app's Content-Security-Policy forbids. The policy
+ * itself is checked in a separate browser without it.
+ */
+export async function launchBrowser({ bypassCSP = true } = {}) {
   const userDataDir = mkdtempSync(join(tmpdir(), 'cxr-align-e2e-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     headless: true,
     acceptDownloads: true,
+    bypassCSP,
     viewport: { width: 1440, height: 900 },
     args: [
       '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--no-sandbox',

@@ -24,6 +24,7 @@ const HAS_SHARED = existsSync(SHARED);
 const IDENTITY_LABEL = 'identity model — no trained weights shipped yet';
 
 rmSync(TMP, { recursive: true, force: true });
+rmSync(ART, { recursive: true, force: true });
 mkdirSync(TMP, { recursive: true });
 mkdirSync(ART, { recursive: true });
 
@@ -58,13 +59,15 @@ async function waitFor(page, fn, arg, timeout = 60_000, what = 'condition') {
   try {
     await page.waitForFunction(`(${fn})(window.cxrAlign.store.getState(), ${JSON.stringify(arg ?? null)})`, null, { timeout, polling: 100 });
   } catch (e) {
-    throw new Error(`timed out after ${timeout / 1000}s waiting for ${what}`);
+    throw new Error(/Timeout/.test(e.message) ? `timed out after ${timeout / 1000}s waiting for ${what}` : `while waiting for ${what}: ${e.message.split('\n')[0]}`);
   }
 }
 
 const READY = `((s) => s.images.order.filter((id) => s.images.byId[id].status === 'ready').length)`;
 
-async function shot(page, name) {
+/** Screenshot of the viewport; passing toasts are cleared first unless `keepNotices` (they fade after 5 s for a user anyway). */
+async function shot(page, name, { keepNotices = false } = {}) {
+  if (!keepNotices) await page.evaluate(() => { const s = window.cxrAlign.store.getState(); for (const n of s.notices) s.dismiss(n.id); });
   await page.waitForTimeout(250);
   const path = join(ART, `${name}.png`);
   await page.screenshot({ path });
@@ -126,6 +129,9 @@ const scenarios = [
     const indicator = await page.getAttribute('[data-testid="backend-indicator"]', 'data-backend');
     if (gpu) assert(indicator === 'webgpu', `WebGPU is available but the indicator shows ${indicator}`);
     log(`  backend indicator: ${indicator} (WebGPU adapter ${gpu ? 'present' : 'absent'})`);
+    const csp = await page.evaluate(() => document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content') ?? '');
+    assert(/connect-src 'self'/.test(csp), 'the built page carries no Content-Security-Policy');
+    assert(await page.evaluate(() => crossOriginIsolated), 'the page is not cross-origin isolated (WASM threads need it)');
     await tab(page, 'template');
     await shot(page, '01-template');
   }],
@@ -176,7 +182,7 @@ const scenarios = [
     assert(errors.some((e) => e.includes('error-page.png') && /HTML/i.test(e)), 'the HTML page is not named with its reason');
     await allAligned(page);
     await page.locator('[data-testid="load-errors"]').scrollIntoViewIfNeeded();
-    await shot(page, '04-images-errors');
+    await shot(page, '04-images-errors', { keepNotices: true });
   }],
 
   ['real X-rays and a DICOM: thumbnails and aligned pairs; 20 films timed on WASM', async ({ page }) => {
@@ -370,6 +376,37 @@ const scenarios = [
 
 // ------------------------------------------------------------------ runner
 
+/** In a browser that enforces the page's policy: the app still starts, and a request to another origin is refused by the browser itself. */
+async function cspScenario(origin) {
+  const name = 'the browser itself refuses requests to other origins (Content-Security-Policy)';
+  log(`▶ ${name}`);
+  const b = await launchBrowser({ bypassCSP: false });
+  try {
+    const page = b.context.pages()[0] ?? await b.context.newPage();
+    await page.goto(`${origin}/?backend=wasm`);
+    await page.waitForFunction(() => window.cxrAlign?.store.getState().boot.status === 'ready', null, { timeout: 60_000 });
+    // WASM threads (blob: workers) and the alignment itself must work under the policy.
+    await page.click('[data-testid="try-it"]');
+    await page.waitForFunction(() => window.cxrAlign.store.getState().alignment.last?.count === 8, null, { timeout: 60_000 });
+    const blocked = await page.evaluate(async () => {
+      const violations = [];
+      document.addEventListener('securitypolicyviolation', (e) => violations.push(e.violatedDirective));
+      let failed = false;
+      try { await fetch('https://example.com/telemetry', { mode: 'no-cors' }); } catch { failed = true; }
+      await new Promise((r) => setTimeout(r, 100));
+      return { failed, violations };
+    });
+    assert(blocked.failed && blocked.violations.some((v) => v.startsWith('connect-src')), `cross-origin fetch not blocked by CSP: ${JSON.stringify(blocked)}`);
+    log('  ok: demo films align under the policy; a cross-origin fetch is refused (connect-src)');
+    return { name, status: 'passed' };
+  } catch (e) {
+    log(`  FAILED: ${e.message}`);
+    return { name, status: 'failed', note: e.message };
+  } finally {
+    await b.close();
+  }
+}
+
 /** A cheap call to the worker; false when it died (then later scenarios would only time out). */
 async function engineAlive(page) {
   try {
@@ -414,6 +451,7 @@ async function main() {
     }
   }
 
+  results.push(await cspScenario(server.origin));
   const privacy = { name: 'no request left the page\'s own origin during the whole run', status: 'passed', note: `${requests.count()} requests, all same-origin` };
   if (requests.offOrigin.length) { privacy.status = 'failed'; privacy.note = `off-origin: ${[...new Set(requests.offOrigin)].slice(0, 5).join(', ')}`; }
   results.push(privacy);

@@ -4,6 +4,7 @@
  * happened in the store. No DOM here: object URLs and downloads come in
  * through Platform, so the flows run in Node tests with an in-process runner.
  */
+import { BACKEND_LABEL } from './backend-order';
 import { splitSidecars, type NamedBlob } from './lib/files';
 import type { AppStore, ImagePatch, ImageResult } from './store';
 import type { Job, Runner } from './worker/runner';
@@ -449,7 +450,7 @@ export class Workbench {
       this.s.backendChanged(state);
       this.s.checked(null);
       if (error) { this.s.notify('error', error); return; }
-      this.s.notify('success', `Now computing on ${name}.`);
+      this.s.notify('success', `Now computing on ${BACKEND_LABEL[name]}.`);
     } catch (e) {
       this.s.backendSwitching(false);
       this.s.notify('error', errorText(e));

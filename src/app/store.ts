@@ -240,7 +240,7 @@ export function createAppStore() {
 
       notify: (level, text) => {
         const n = { id: noticeId++, level, text };
-        set((s) => ({ notices: [...s.notices.slice(-5), n] }));
+        set((s) => ({ notices: [...s.notices.slice(-3), n] }));
         return n.id;
       },
       dismiss: (id) => set((s) => ({ notices: s.notices.filter((n) => n.id !== id) })),

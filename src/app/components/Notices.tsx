@@ -1,14 +1,21 @@
-import { useEffect } from 'react';
+import { useEffect, useRef } from 'react';
 import { useApp } from '../context';
 
-/** Toasts: successes fade on their own; errors stay until dismissed. */
+const LIFETIME_MS = 5000;
+
+/** Toasts: successes and info fade after a few seconds, each on its own timer; errors stay until dismissed. */
 export function Notices() {
   const notices = useApp((s) => s.notices);
   const dismiss = useApp((s) => s.dismiss);
+  const timers = useRef(new Map<number, ReturnType<typeof setTimeout>>());
   useEffect(() => {
-    const timers = notices.filter((n) => n.level !== 'error').map((n) => setTimeout(() => dismiss(n.id), 6000));
-    return () => timers.forEach(clearTimeout);
+    for (const n of notices) {
+      if (n.level !== 'error' && !timers.current.has(n.id)) {
+        timers.current.set(n.id, setTimeout(() => { timers.current.delete(n.id); dismiss(n.id); }, LIFETIME_MS));
+      }
+    }
   }, [notices, dismiss]);
+  useEffect(() => () => { for (const t of timers.current.values()) clearTimeout(t); }, []);
   return (
     <div className="notices" aria-live="polite">
       {notices.map((n) => (
