@@ -124,7 +124,7 @@ export class WorkbenchCore {
     this.modelInfo = info;
     this.shippedTemplate = await this.loadShippedTemplate();
     this.template = this.shippedTemplate;
-    return { backend: this.backendState(), model: this.modelInfo, history: this.history, template: this.templateInfo() };
+    return { backend: this.backendState(), model: this.modelInfo, history: [...this.history], template: this.templateInfo() };
   }
 
   private backendState(): BackendState {
@@ -635,7 +635,7 @@ export class WorkbenchCore {
     try { await this.persist('loaded', this.modelInfo.label); } catch (e) {
       this.modelInfo.note = `not saved in this browser (${(e as Error).message})`;
     }
-    return { model: this.modelInfo, history: this.history };
+    return { model: this.modelInfo, history: [...this.history] };
   }
 
   private async resetWeights(): Promise<ModelChange> {
@@ -645,7 +645,7 @@ export class WorkbenchCore {
     this.model = model;
     this.modelInfo = info;
     for (const e of this.images.values()) e.result = undefined;
-    return { model: info, history: this.history };
+    return { model: info, history: [...this.history] };
   }
 
   private vggFromFiles(files: NamedBytes[]): PerceptualNet {
