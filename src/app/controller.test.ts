@@ -90,6 +90,35 @@ describe('workbench flows (in-process runner)', () => {
     expect(Object.values(paramsOf()).some((p) => JSON.stringify(p) !== '[0,0,1,1,0]')).toBe(true);
   });
 
+  it('pauses, resumes and stops a fine-tune; the steps done are kept', async () => {
+    s().formChanged({ steps: 200, batchSize: 1 });
+    const running = wb.train();
+    const until = async (cond: () => boolean) => { while (!cond()) await new Promise((r) => setTimeout(r, 10)); };
+    const start = s().training.points.length;
+    await until(() => s().training.points.length > start);
+    wb.pauseTraining();
+    await until(() => s().training.status === 'paused');
+    const frozen = s().training.points.length;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(s().training.points.length).toBe(frozen);
+    wb.resumeTraining();
+    await until(() => s().training.points.length > frozen);
+    wb.stopTraining();
+    await running;
+    expect(s().training.last?.stopped).toBe(true);
+    expect(s().training.last!.steps).toBeLessThan(200);
+    expect(s().model?.steps).toBe(2 + s().training.last!.steps);
+  });
+
+  it('loads a template image from a file', async () => {
+    const { files } = await wb.runner.call('demo', { count: 1, seed: 3 }).done;
+    await wb.loadTemplateFile({ name: 'my-template.png', blob: new Blob([files[0].bytes as BlobPart]) });
+    expect(s().template?.info).toMatchObject({ source: 'file', label: 'loaded from my-template.png' });
+    await wb.loadTemplateFile({ name: 'broken.png', blob: new Blob(['not an image']) });
+    expect(s().notices.at(-1)?.text).toMatch(/Template not changed: broken\.png: not a PNG, JPEG or DICOM/);
+    await wb.resetTemplate();
+  });
+
   it('exports the aligned zip and the weights; a wrong weights file is refused; the right one restores the output', async () => {
     await wb.exportAligned();
     const zip = unzipSync(saved.at(-1)!.bytes);
@@ -97,6 +126,7 @@ describe('workbench flows (in-process runner)', () => {
     expect(Object.keys(JSON.parse(strFromU8(zip['transforms.json'])).transforms)).toHaveLength(4);
 
     const before = paramsOf();
+    const history = s().training.points.length;
     await wb.exportWeights();
     const weights = saved.at(-1)!;
     expect(weights.name).toBe('cxr-align-weights.zip');
@@ -111,7 +141,7 @@ describe('workbench flows (in-process runner)', () => {
 
     expect(await wb.loadWeights([{ name: weights.name, blob: new Blob([weights.bytes as BlobPart]) }])).toBe(true);
     expect(s().model?.kind).toBe('loaded');
-    expect(s().training.points).toHaveLength(2);
+    expect(s().training.points).toHaveLength(history);
     expect(paramsOf()).toEqual(before);
   });
 });

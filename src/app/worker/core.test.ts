@@ -125,14 +125,50 @@ describe('workbench core through the protocol', () => {
     expect(csv).toHaveLength(4);
   });
 
+  it('exports at each film\'s own resolution, with its size in transforms.json', async () => {
+    const chunks: Uint8Array[] = [];
+    await runner.call('exportAligned', { ids: ids.slice(0, 1), resolution: 'original', bitDepth: 16 }, (e) => { if (e.kind === 'chunk') chunks.push(e.bytes); }).done;
+    const files = unzipSync(new Uint8Array(Buffer.concat(chunks)));
+    const png = files['aligned/demo-01.png'];
+    expect(pngSize(png)).toEqual({ width: 320, height: 400 });
+    expect(png[24]).toBe(16); // IHDR bit depth
+    expect(JSON.parse(strFromU8(files['transforms.json'])).sizes).toEqual({ 'demo-01.png': { width: 320, height: 400 } });
+  });
+
+  it('loads VGG weights from a tfjs layers model (and names the problem in a wrong one)', async () => {
+    const layers: [string, number, number][] = [
+      ['block1_conv1', 3, 64], ['block1_conv2', 64, 64], ['block2_conv1', 64, 128], ['block2_conv2', 128, 128],
+      ['block3_conv1', 128, 256], ['block3_conv2', 256, 256], ['block3_conv3', 256, 256],
+    ];
+    const weights = layers.flatMap(([n, cin, cout]) => [
+      { name: `${n}/kernel`, shape: [3, 3, cin, cout], dtype: 'float32' }, { name: `${n}/bias`, shape: [cout], dtype: 'float32' },
+    ]);
+    const total = weights.reduce((k, w) => k + w.shape.reduce((a, b) => a * b, 1), 0);
+    const data = new Float32Array(total).map((_, i) => Math.sin(i) * 0.01);
+    const json = { format: 'layers-model', modelTopology: {}, weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights }] };
+    const files = [
+      { name: 'model.json', bytes: new TextEncoder().encode(JSON.stringify(json)) },
+      { name: 'group1-shard1of1.bin', bytes: new Uint8Array(data.buffer) },
+    ];
+    const r = await runner.call('loadVgg', { files }).done;
+    expect(r.description).toMatch(/VGG conv1_1\.\.relu3_3 from model\.json/);
+    await expect(runner.call('loadVgg', { files: [files[0]] }).done).rejects.toThrow(/weight file group1-shard1of1\.bin is missing/);
+    const { result } = await collect('train', {
+      ids, steps: 1, batchSize: 2, lr: 1e-4, loss: 'perceptual', lambda: 20, augment: false, locSize: 32,
+      frame: { width: 32, height: 40 }, perceptual: 'loaded', maxImages: 10, sampleEvery: 100,
+    });
+    expect(result.steps).toBe(1);
+  });
+
   it('downloads weights, resets to the default, loads them back and reproduces the alignment', async () => {
     const first = (await collect('align', { ids })).events.map((e) => e.params);
+    const trained = (await store.load())!.modelJson.userDefinedMetadata!.history as unknown[];
     const { name, bytes } = await runner.call('exportWeights', {}).done;
     expect(name).toMatch(/\.zip$/);
     const inside = unzipSync(bytes);
     const manifest = JSON.parse(strFromU8(inside['model.json'])).weightsManifest[0].paths as string[];
     expect(Object.keys(inside).sort()).toEqual(['model.json', 'training.json', ...manifest].sort());
-    expect(JSON.parse(strFromU8(inside['training.json'])).history).toHaveLength(3);
+    expect(JSON.parse(strFromU8(inside['training.json'])).history).toHaveLength(trained.length);
 
     const reset = await runner.call('resetWeights', {}).done;
     expect(reset.model.kind).not.toBe('fine-tuned');
@@ -148,7 +184,7 @@ describe('workbench core through the protocol', () => {
     const info = await runner.call('loadWeights', { files: [{ name, bytes }] }).done;
     expect(info.model.kind).toBe('loaded');
     expect(info.model.locSize).toBe(32);
-    expect(info.history).toHaveLength(3);
+    expect(info.history).toHaveLength(trained.length);
     const again = (await collect('align', { ids })).events.map((e) => e.params);
     expect(again).toEqual(first);
   });
