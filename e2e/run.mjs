@@ -164,6 +164,22 @@ const scenarios = [
     await allAligned(page);
     assert(await page.locator('[data-testid="thumb"] img').count() === 8, 'thumbnails are not shown');
     await shot(page, '03-images-demo');
+    // The identity model leaves the films as they are; test-time refinement undoes the random transforms.
+    await tab(page, 'aligned');
+    const score = `(s) => s.images.order.reduce((a, id) => a + (s.images.byId[id].result?.score ?? 0), 0) / s.images.order.length`;
+    const plain = await S(page, score);
+    await page.click('[data-testid="refine"] button:has-text("Refine ×25")');
+    await waitFor(page, '(s) => s.alignment.refine === 25', null, 5000, 'the refinement setting');
+    await allAligned(page);
+    const refined = await S(page, score);
+    log(`  mean mismatch to the template: network ${plain.toFixed(3)} → refined ×25 ${refined.toFixed(3)}`);
+    assert(refined < plain * 0.8, 'refinement did not bring the demo films closer to the template');
+    await page.locator('[data-testid="pair"]').nth(2).click();
+    await page.waitForSelector('[data-testid="compare-aligned"]');
+    await shot(page, '03b-aligned-demo-refined');
+    await page.click('button[aria-label="Close compare view"]');
+    await page.click('[data-testid="refine"] button:has-text("Network only")');
+    await allAligned(page);
   }],
 
   ['a corrupt file shows its message while the others load', async ({ page }) => {
@@ -173,6 +189,7 @@ const scenarios = [
     const html = join(TMP, 'error-page.png');
     writeFileSync(html, '<!doctype html><html><body>404 Not Found</body></html>');
     const before = await S(page, READY);
+    await tab(page, 'images');
     await page.setInputFiles('[data-testid="file-input"]', [...good, truncated, html]);
     await waitFor(page, `(s) => !s.loading.running && ${READY}(s) === ${before + 3}`, null, 60_000, 'the good files to load');
     const errors = await page.locator('[data-testid="load-error"]').allTextContents();
@@ -271,6 +288,8 @@ const scenarios = [
     const moved = Object.values(await paramsByName(page)).some((p) => p !== JSON.stringify([0, 0, 1, 1, 0]));
     assert(moved, 'aligned results did not refresh with the new weights');
     await shot(page, '10-finetune');
+    await page.locator('[data-testid="samples"]').scrollIntoViewIfNeeded();
+    await shot(page, '10b-finetune-samples');
   }],
 
   ['export: one zip with the aligned PNGs, transforms.json and transforms.csv', async ({ page }) => {

@@ -171,7 +171,7 @@ export class Workbench {
       this.s.imagesPatched(patches);
       this.s.alignmentProgress(done);
     });
-    const job = this.runner.call('align', { ids }, (e) => {
+    const job = this.runner.call('align', { ids, refine: this.s.alignment.refine }, (e) => {
       done = e.done;
       batch.push({ id: e.id, result: { params: e.params, matrix: e.matrix, score: e.score, alignedUrl: this.png(e.aligned) } });
     });
@@ -199,6 +199,11 @@ export class Workbench {
     const next = [...this.pendingAlign].filter((id) => this.s.images.byId[id]?.status === 'ready');
     this.pendingAlign.clear();
     if (next.length) await this.align(next);
+  }
+
+  async setRefine(iterations: number): Promise<void> {
+    this.s.refineChanged(iterations);
+    await this.realignAll();
   }
 
   cancelAlign(): void {

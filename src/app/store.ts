@@ -95,7 +95,7 @@ export interface AppState {
   images: { order: string[]; byId: Record<string, ImageItem> };
   skipped: string[];
   loading: { running: boolean; done: number; total: number };
-  alignment: { running: boolean; done: number; total: number; last?: { count: number; ms: number; backend: string; cancelled: boolean } };
+  alignment: { running: boolean; done: number; total: number; refine: number; last?: { count: number; ms: number; backend: string; cancelled: boolean } };
   gallery: { sort: SortKey; filter: FilterKey; selectedId: string | null; mode: CompareMode; against: 'template' | 'initial'; outline: boolean };
   view: ViewState | null;
   viewError: string | null;
@@ -135,7 +135,7 @@ export function initialState(): AppState {
     images: { order: [], byId: {} },
     skipped: [],
     loading: { running: false, done: 0, total: 0 },
-    alignment: { running: false, done: 0, total: 0 },
+    alignment: { running: false, done: 0, total: 0, refine: 0 },
     gallery: { sort: 'order', filter: 'all', selectedId: null, mode: 'side', against: 'template', outline: true },
     view: null,
     viewError: null,
@@ -187,7 +187,7 @@ export function createAppStore() {
       loadingDone: () => set((s) => ({ loading: { ...s.loading, running: false } })),
       imagesCleared: () => set((s) => ({
         images: { order: [], byId: {} }, skipped: [], view: null, viewError: null,
-        gallery: { ...s.gallery, selectedId: null }, alignment: { running: false, done: 0, total: 0, last: s.alignment.last },
+        gallery: { ...s.gallery, selectedId: null }, alignment: { ...s.alignment, running: false, done: 0, total: 0 },
       })),
       failedDismissed: () => set((s) => {
         const keep = s.images.order.filter((id) => s.images.byId[id].status !== 'failed');
@@ -199,6 +199,7 @@ export function createAppStore() {
       alignmentStarted: (total) => set({ alignment: { ...get().alignment, running: true, done: 0, total } }),
       alignmentProgress: (done) => set((s) => ({ alignment: { ...s.alignment, done } })),
       alignmentFinished: (last) => set((s) => ({ alignment: { ...s.alignment, running: false, last } })),
+      refineChanged: (refine) => set((s) => ({ alignment: { ...s.alignment, refine } })),
       resultsInvalidated: () => set((s) => {
         const byId: Record<string, ImageItem> = {};
         for (const id of s.images.order) {
@@ -267,6 +268,7 @@ export interface Actions {
   alignmentStarted(total: number): void;
   alignmentProgress(done: number): void;
   alignmentFinished(last: AppState['alignment']['last']): void;
+  refineChanged(iterations: number): void;
   resultsInvalidated(): void;
   gallerySet(p: Partial<AppState['gallery']>): void;
   viewLoaded(view: ViewState): void;

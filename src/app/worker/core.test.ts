@@ -73,6 +73,16 @@ describe('workbench core through the protocol', () => {
     expect(view.alignedGray.length).toBe(view.frame.width * view.frame.height);
   });
 
+  it('test-time refinement moves demo films toward the template (lower mismatch than the identity)', async () => {
+    const plain = (await collect('align', { ids })).events;
+    const refined = (await collect('align', { ids, refine: 40 })).events;
+    const mean = (ev: { score: number }[]) => ev.reduce((a, e) => a + e.score, 0) / ev.length;
+    console.log(`mismatch: network ${mean(plain).toFixed(3)} → refined ${mean(refined).toFixed(3)}`);
+    expect(mean(refined)).toBeLessThan(mean(plain) * 0.9);
+    for (const e of refined) expect(e.params).not.toEqual([0, 0, 1, 1, 0]);
+    await collect('align', { ids, refine: 0 });
+  });
+
   it('cancels an alignment between batches', async () => {
     const many = Array.from({ length: 4 }, () => ids).flat();
     const job = runner.call('align', { ids: many });

@@ -14,7 +14,7 @@ import { strToU8, unzipSync, Zip, ZipDeflate, ZipPassThrough, zipSync } from 'ff
 import {
   AlignmentLoss, AlignmentModel, canonicalFromMean, decodeImage, DEFAULT_AUGMENT, DEFAULT_LOSS, defaultStnConfig,
   defaultTrainerSettings, deserializeModel, encodePng, IDENTITY_MATRIX, ImageDecodeError, locInput, MeanImageBuilder,
-  matrixToParams, modelFiles, outputMatrix, paramsRows, paramsToMatrix, randomVgg, readModelFiles, resizeArea, resnet18Forward, serializeModel, tf,
+  matrixToParams, modelFiles, outputMatrix, paramsRows, paramsToMatrix, randomVgg, readModelFiles, refineParams, resizeArea, resnet18Forward, serializeModel, tf,
   Trainer, trySetBackend, vggFromLayersModel, warpImage,
   type AffineMatrix, type AffineParams, type BackendName, type GrayImage, type LossSpec, type PerceptualNet, type Size,
   type TrainingImage,
@@ -75,6 +75,8 @@ export class WorkbenchCore {
   private mean: GrayImage | null = null;
   private vgg: { net: PerceptualNet; files: NamedBytes[] } | null = null;
   private scoreCache: { key: string; data: Float32Array } | null = null;
+  /** Test-time refinement iterations, as last asked for by an alignment (view and export follow it). */
+  private refine = 0;
 
   constructor(private readonly deps: CoreDeps) {}
 
@@ -91,7 +93,7 @@ export class WorkbenchCore {
         this.decoded.clear();
         return { remaining: this.images.size };
       },
-      align: (p, ctx) => this.align(p.ids, ctx),
+      align: (p, ctx) => { this.refine = Math.max(0, Math.round(p.refine ?? 0)); return this.align(p.ids, ctx); },
       view: (p) => this.view(p.id),
       demo: (p) => this.demo(p.count, p.seed),
       buildMean: (p, ctx) => this.buildMean(p.ids, ctx),
@@ -376,10 +378,10 @@ export class WorkbenchCore {
       const chunk = entries.slice(i, i + BATCH);
       const locs: Float32Array[] = [];
       for (const e of chunk) locs.push(await this.ensureLoc(e));
-      const matrices = (await this.predict(locs)).map((p) => outputMatrix(this.model.config, p));
+      const predicted = await this.predict(locs);
       for (let k = 0; k < chunk.length; k++) {
         const e = chunk[k];
-        const matrix = matrices[k];
+        const matrix = outputMatrix(this.model.config, await this.refined(e, predicted[k]));
         const params = matrixToParams(matrix);
         const aligned = await warpImage(grayOf(e.work), matrix, gallery);
         const score = this.score(aligned);
@@ -392,10 +394,21 @@ export class WorkbenchCore {
     return { aligned: done, ms: performance.now() - t0, cancelled: done < entries.length, backend: this.backend };
   }
 
+  /**
+   * The engine's test-time refinement: a few Adam steps on the five parameters
+   * maximising local NCC with the template, from the network's prediction. On
+   * the working copy, which is already at about twice the refinement size.
+   */
+  private async refined(e: ImageEntry, params: AffineParams): Promise<AffineParams> {
+    if (this.refine <= 0) return params;
+    const [lo, hi] = this.model.config.bounds.scale;
+    return refineParams(grayOf(e.work), this.template.image, params, { iterations: this.refine, size: 128, minScale: lo, maxScale: hi });
+  }
+
   private async resultOf(e: ImageEntry): Promise<NonNullable<ImageEntry['result']>> {
     if (e.result) return e.result;
     const [raw] = await this.predict([await this.ensureLoc(e)]);
-    const matrix = outputMatrix(this.model.config, raw);
+    const matrix = outputMatrix(this.model.config, await this.refined(e, raw));
     e.result = { params: matrixToParams(matrix), matrix, score: this.score(await warpImage(grayOf(e.work), matrix, thumbFrame(this.model.config.frame, SCORE_HEIGHT))) };
     return e.result;
   }

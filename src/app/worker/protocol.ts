@@ -216,7 +216,8 @@ export interface Api {
   checkBackend: { req: { reference: BackendName }; res: CheckResult; progress: never };
   addFiles: { req: { files: FileInput[] }; res: { decoded: number; failed: number; cancelled: boolean }; progress: LoadEvent };
   removeImages: { req: { ids: string[] | 'all' }; res: { remaining: number }; progress: never };
-  align: { req: { ids: string[] }; res: AlignResultSummary; progress: AlignEvent };
+  /** `refine`: test-time refinement iterations per film (0 = the network's prediction as is). */
+  align: { req: { ids: string[]; refine?: number }; res: AlignResultSummary; progress: AlignEvent };
   view: { req: { id: string }; res: ViewResult; progress: never };
   demo: { req: { count: number; seed: number }; res: { files: NamedBytes[] }; progress: never };
   buildMean: { req: { ids: string[] }; res: MeanResult; progress: { done: number; total: number } };

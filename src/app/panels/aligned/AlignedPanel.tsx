@@ -1,7 +1,9 @@
 import { memo, useMemo } from 'react';
 import { Empty, PanelHeader, ProgressBar, Segmented } from '../../components/ui';
 import { useApp, useWorkbench } from '../../context';
+import { BACKEND_LABEL } from '../../backend-order';
 import { formatMs } from '../../lib/format';
+import type { BackendName } from '../../worker/protocol';
 import { POOR_SCORE, scoreLabel } from '../../lib/score';
 import { visibleIds, type FilterKey, type ImageItem, type SortKey } from '../../store';
 import { CompareView } from './CompareView';
@@ -34,8 +36,9 @@ export function AlignedPanel() {
           </>
         ) : last ? (
           <span data-testid="align-summary" data-count={last.count} data-ms={Math.round(last.ms)} data-backend={last.backend}>
-            {last.cancelled ? 'Alignment cancelled after' : 'Aligned'} {last.count} film{last.count === 1 ? '' : 's'} in {formatMs(last.ms)} on {last.backend}
-            {last.count ? ` (${Math.round(last.ms / last.count)} ms per film)` : ''}. {aligned} of {ready.length} aligned{poor ? `, ${poor} flagged poor` : ''}.
+            <strong>{aligned} of {ready.length} aligned</strong>{poor ? `, ${poor} flagged poor` : ''}.{' '}
+            <span className="muted">Last run: {last.count} film{last.count === 1 ? '' : 's'} in {formatMs(last.ms)} on {BACKEND_LABEL[last.backend as BackendName] ?? last.backend}
+              {last.count ? ` (${Math.round(last.ms / last.count)} ms per film)` : ''}{last.cancelled ? ', cancelled' : ''}.</span>
           </span>
         ) : (
           <span className="muted">{ready.length ? 'Waiting to align…' : 'Load films on the Images panel; alignment starts automatically.'}</span>
@@ -51,6 +54,11 @@ export function AlignedPanel() {
             <option value="best">Best score first</option>
           </select>
         </label>
+        <Segmented<string> label="Test-time refinement" value={String(alignment.refine)} onChange={(v) => void wb.setRefine(Number(v))} testId="refine" options={[
+          { value: '0', label: 'Network only', title: 'use the network\'s prediction as is' },
+          { value: '25', label: 'Refine ×25', title: '25 optimisation steps per film on the five parameters against the template (local NCC)' },
+          { value: '75', label: 'Refine ×75', title: '75 optimisation steps per film: slower, closer fit' },
+        ]} />
         <Segmented<FilterKey> label="Filter" value={gallery.filter} onChange={(filter) => gallerySet({ filter })} testId="filter" options={[
           { value: 'all', label: `All (${ready.length})` },
           { value: 'poor', label: `Poor (${poor})`, title: `score ≥ ${POOR_SCORE}` },
