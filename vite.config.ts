@@ -116,5 +116,7 @@ export default defineConfig({
   // No minification: tfjs-backend-wasm starts its threads from its factory's own source (Function.toString()),
   // which breaks once a minifier renames the names that source refers to.
   build: { target: 'es2022', chunkSizeWarningLimit: 8192, minify: false },
-  optimizeDeps: { exclude: ['@tensorflow/tfjs-backend-wasm'] },
+  // Pre-bundled in dev too: its threaded build imports a CommonJS file that browsers cannot load raw.
+  // The worker is scanned too, so its dependencies are ready before the first load (no re-optimise reload).
+  optimizeDeps: { entries: ['index.html', 'src/app/worker/engine.worker.ts'], include: ['@tensorflow/tfjs-backend-wasm'] },
 });

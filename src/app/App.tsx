@@ -111,7 +111,7 @@ function ModelBanner() {
   if (model.kind === 'identity') {
     return (
       <div className="banner warn" data-testid="identity-banner">
-        <strong>Identity model — no trained weights shipped yet.</strong> Until you fine-tune or load weights, “aligned” films are the input resized into the frame.
+        <strong>Identity model — no trained weights shipped yet.</strong> Until you fine-tune or load weights, “aligned” films are the input resized into the frame (or, with test-time refinement on, fitted to the template one by one).
         <button type="button" className="link" onClick={() => wb.store.getState().setTab('finetune')}>Fine-tune now</button>
       </div>
     );

@@ -75,7 +75,7 @@ describe('workbench core through the protocol', () => {
 
   it('test-time refinement moves demo films toward the template (lower mismatch than the identity)', async () => {
     const plain = (await collect('align', { ids })).events;
-    const refined = (await collect('align', { ids, refine: 40 })).events;
+    const refined = (await collect('align', { ids, refine: 25 })).events;
     const mean = (ev: { score: number }[]) => ev.reduce((a, e) => a + e.score, 0) / ev.length;
     console.log(`mismatch: network ${mean(plain).toFixed(3)} → refined ${mean(refined).toFixed(3)}`);
     expect(mean(refined)).toBeLessThan(mean(plain) * 0.9);
