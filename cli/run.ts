@@ -23,6 +23,11 @@ const COMMANDS: Record<string, Command> = {
     usage: async () => (await import('./commands/canonical')).CANONICAL_USAGE,
     run: async (argv) => (await import('./commands/canonical')).runCanonical(argv),
   },
+  eval: {
+    summary: 'score a model on films with lung masks (pairwise Dice, cut lungs, equivariance) beside baselines',
+    usage: async () => (await import('./commands/eval')).EVAL_USAGE,
+    run: async (argv) => (await import('./commands/eval')).runEval(argv),
+  },
   bench: {
     summary: 'time inference, training and the warp per backend and resolution (+ PyTorch yardstick)',
     usage: async () => (await import('./commands/bench')).BENCH_USAGE,

@@ -1,0 +1,30 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { HAS_SHARED, sharedPath } from '../../src/testing/shared-data';
+import { evalCommand } from './eval';
+
+describe.skipIf(!HAS_SHARED)('cxr-align eval on real masked films (../shared/data/masked)', () => {
+  it('scores identity and the model side by side and writes per-image CSVs', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'cxr-eval-'));
+    const rows = await evalCommand({
+      data: sharedPath('data/masked'), refine: 0, perturb: 1, elastix: false, limit: 6, out, seed: 1, quiet: true,
+      frame: { width: 64, height: 80 }, log: () => {},
+    });
+    expect(rows.map((r) => r.aligner)[0]).toBe('identity (plain resize)');
+    expect(rows.length).toBe(2);
+    const [identity] = rows;
+    expect(identity.images).toBe(6);
+    expect(identity.diceUncut).toBeGreaterThan(0.4);
+    expect(identity.diceUncut).toBeLessThan(1);
+    // A plain resize never cuts lungs and never mirrors; it ignores perturbations, so its equivariance error is large.
+    expect(identity.cutRate).toBe(0);
+    expect(identity.mirroredRate).toBe(0);
+    expect(identity.equivariancePx).toBeGreaterThan(2);
+    const csv = readFileSync(join(out, 'per-image-0-identity-plain-resize-.csv'), 'utf8').trim().split('\n');
+    expect(csv[0]).toMatch(/^file,aligner,dice_uncut/);
+    expect(csv.length).toBe(7);
+    expect(existsSync(join(out, 'summary.json'))).toBe(true);
+  });
+});
