@@ -198,6 +198,17 @@ const scenarios = [
     assert(errors.some((e) => e.includes('truncated-film.png') && /PNG/i.test(e)), 'the truncated PNG is not named with its reason');
     assert(errors.some((e) => e.includes('error-page.png') && /HTML/i.test(e)), 'the HTML page is not named with its reason');
     await allAligned(page);
+    // Drag and drop: a film dropped on the drop zone loads like a picked one.
+    const n = await S(page, READY);
+    const dt = await page.evaluateHandle(async () => {
+      const bytes = await (await fetch(window.cxrAlign.store.getState().template.url)).arrayBuffer();
+      const d = new DataTransfer();
+      d.items.add(new File([bytes], 'dropped-template.png', { type: 'image/png' }));
+      return d;
+    });
+    await page.dispatchEvent('[data-testid="dropzone"]', 'drop', { dataTransfer: dt });
+    await waitFor(page, `(s) => ${READY}(s) === ${n + 1}`, null, 30_000, 'the dropped film');
+    await allAligned(page);
     await page.locator('[data-testid="load-errors"]').scrollIntoViewIfNeeded();
     await shot(page, '04-images-errors', { keepNotices: true });
   }],
@@ -308,8 +319,10 @@ const scenarios = [
     assert(Object.keys(tj.transforms).length === n && Object.keys(tj.params).length === n, 'transforms.json entries');
     for (const m of Object.values(tj.transforms)) assert(m.length === 2 && m.every((r) => r.length === 3 && r.every(Number.isFinite)), 'matrix shape');
     for (const p of Object.values(tj.params)) assert(p.length === 5, 'params shape');
+    assert(typeof tj.convention === 'string' && typeof tj.model === 'string' && typeof tj.failed === 'object', 'transforms.json convention/model/failed');
     const csv = strFromU8(files['transforms.csv']).trim().split('\n');
-    assert(csv[0] === 'file,a,b,c,d,e,f,tx,ty,sx,sy,theta' && csv.length === n + 1, 'transforms.csv shape');
+    assert(csv[0] === 'path,a,b,c,d,e,f,tx,ty,sx,sy,theta,width,height' && csv.length === n + 1, 'transforms.csv shape');
+    assert(csv.slice(1).every((row) => row.endsWith(',256,320')), 'transforms.csv output sizes');
     facts.exportZip = zipPath;
     log(`  ${pngs.length} PNGs (256x320), transforms.json and CSV with ${n} entries`);
     await shot(page, '11-export');

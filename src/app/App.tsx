@@ -42,7 +42,7 @@ export function App() {
         </nav>
         <main className="main" data-testid={`panel-${tab}`}>
           {boot.status === 'failed' ? (
-            <div className="banner error" role="alert">The compute engine could not start: {boot.error}</div>
+            <div className="banner error" role="alert" data-testid="engine-error">The compute engine is not running: {boot.error}</div>
           ) : null}
           <ModelBanner />
           {tab === 'images' && <ImagesPanel />}

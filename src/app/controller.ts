@@ -379,7 +379,8 @@ export class Workbench {
     if (ids.length === 0) { this.s.notify('error', 'Nothing to export yet: load some films first.'); return; }
     const chunks: Uint8Array[] = [];
     this.s.exportProgress('aligned', 0, ids.length);
-    const job = this.runner.call('exportAligned', { ids, ...this.s.exportOptions }, (e) => {
+    const failed = this.s.images.order.map((id) => this.s.images.byId[id]).filter((it) => it.status === 'failed').map((it) => ({ name: it.name, reason: it.error ?? 'could not be read' }));
+    const job = this.runner.call('exportAligned', { ids, ...this.s.exportOptions, failed }, (e) => {
       if (e.kind === 'chunk') chunks.push(e.bytes);
       else this.s.exportProgress('aligned', e.done, e.total);
     });

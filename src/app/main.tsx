@@ -27,7 +27,9 @@ const platform: Platform = {
 
 const store = createAppStore();
 const worker = new Worker(new URL('./worker/engine.worker.ts', import.meta.url), { type: 'module', name: 'cxr-align-engine' });
-const wb = new Workbench(store, new PortRunner(workerPort(worker)), platform);
+const runner = new PortRunner(workerPort(worker));
+runner.onStopped = (reason) => store.getState().bootFailed(`${reason}. Your files are safe on disk; reload the page to start again.`);
+const wb = new Workbench(store, runner, platform);
 void wb.start(backendOrder(location.search, localStorage));
 
 // For the end-to-end tests and the curious: read-only access from the console.

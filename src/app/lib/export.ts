@@ -1,42 +1,47 @@
 import type { AffineMatrix, AffineParams, Size } from '../../engine/affine/affine';
 
 export interface TransformEntry {
-  /** The input's name as the user loaded it (relative path for folders). */
+  /** The input's name as the user loaded it (relative path for folders): the key, as the CLI's. */
   name: string;
   matrix: AffineMatrix;
   params: AffineParams;
-  /** Output size when exported at the film's own resolution. */
-  size?: Size;
+  /** Size of the PNG written for it. */
+  size: Size;
 }
+
+export const CONVENTION = 'PyTorch affine_grid normalized coordinates, align_corners=False; '
+  + 'each matrix maps output-frame points to input points (see src/engine/affine/affine.ts)';
 
 /**
- * transforms.json, the format the CLI writes too (see src/engine/affine/affine.ts
- * for the matrix convention): keyed by input name, matrices map output-frame
- * points to input points in align_corners=False normalized coordinates.
- * `sizes` appears only for original-resolution exports, where every PNG has
- * its film's own size.
+ * transforms.json exactly as the CLI writes it (`cxr-align align`, see the
+ * README), so files from either tool read the same: the frame (or "original"
+ * when each film keeps its size, then `sizes` lists them as [width, height]),
+ * the convention, the model, matrices and (tx, ty, sx, sy, θ) keyed by input,
+ * and the inputs that could not be read. One entry per line, as the CLI does.
  */
-export function transformsJson(frame: Size, entries: readonly TransformEntry[]): string {
-  const doc: Record<string, unknown> = {
-    frame: { width: frame.width, height: frame.height },
-    transforms: Object.fromEntries(entries.map((e) => [e.name, e.matrix])),
-    params: Object.fromEntries(entries.map((e) => [e.name, e.params])),
-  };
-  if (entries.some((e) => e.size)) {
-    doc.sizes = Object.fromEntries(entries.filter((e) => e.size).map((e) => [e.name, { width: e.size!.width, height: e.size!.height }]));
-  }
-  return `${JSON.stringify(doc, null, 1)}\n`;
+export function transformsJson(
+  frame: Size | 'original', model: string, entries: readonly TransformEntry[], failed: readonly { name: string; reason: string }[] = [],
+): string {
+  const q = JSON.stringify;
+  const obj = (lines: string[]) => (lines.length ? `{\n${lines.join(',\n')}\n }` : '{}');
+  const parts = [
+    ` "frame": ${frame === 'original' ? '"original"' : q({ width: frame.width, height: frame.height })}`,
+    ` "convention": ${q(CONVENTION)}`,
+    ` "model": ${q(model)}`,
+    ` "transforms": ${obj(entries.map((e) => `  ${q(e.name)}: ${q(e.matrix)}`))}`,
+    ` "params": ${obj(entries.map((e) => `  ${q(e.name)}: ${q(e.params)}`))}`,
+  ];
+  if (frame === 'original') parts.push(` "sizes": ${obj(entries.map((e) => `  ${q(e.name)}: ${q([e.size.width, e.size.height])}`))}`);
+  parts.push(` "failed": ${obj(failed.map((f) => `  ${q(f.name)}: ${q(f.reason)}`))}`);
+  return `{\n${parts.join(',\n')}\n}\n`;
 }
 
-export const CSV_HEADER = 'file,a,b,c,d,e,f,tx,ty,sx,sy,theta';
+export const CSV_HEADER = 'path,a,b,c,d,e,f,tx,ty,sx,sy,theta,width,height';
 
+/** transforms.csv as the CLI writes it: one row per aligned film, with its output size. */
 export function transformsCsv(entries: readonly TransformEntry[]): string {
-  const lines = [CSV_HEADER];
-  for (const e of entries) {
-    const [[a, b, c], [d, ee, f]] = e.matrix;
-    lines.push([csvField(e.name), a, b, c, d, ee, f, ...e.params].join(','));
-  }
-  return `${lines.join('\n')}\n`;
+  const rows = entries.map((e) => [csvField(e.name), ...e.matrix.flat(), ...e.params, e.size.width, e.size.height].join(','));
+  return `${[CSV_HEADER, ...rows].join('\n')}\n`;
 }
 
 function csvField(s: string): string {
@@ -70,8 +75,11 @@ function safeSegment(s: string): string {
 export const EXPORT_README = `Aligned chest X-rays exported by cxr-align.
 
 aligned/          the films warped into the model's frame (or kept at their own size)
-transforms.json   {"frame", "transforms": {file: [[a,b,c],[d,e,f]]}, "params": {file: [tx,ty,sx,sy,theta]}}
-transforms.csv    file,a,b,c,d,e,f,tx,ty,sx,sy,theta
+transforms.json   {"frame", "convention", "model", "transforms": {file: [[a,b,c],[d,e,f]]},
+                   "params": {file: [tx,ty,sx,sy,theta]}, "sizes" (original size only), "failed"}
+transforms.csv    path,a,b,c,d,e,f,tx,ty,sx,sy,theta,width,height
+
+The same files as the command line's "cxr-align align" writes.
 
 Each matrix maps a point of the OUTPUT frame to the point of the INPUT film it
 samples, in PyTorch affine_grid normalized coordinates (align_corners=False):

@@ -61,19 +61,29 @@ describe('loss series', () => {
   });
 });
 
-describe('export files', () => {
+describe("export files (the CLI's format)", () => {
   const m = [[1, 0, 0.1], [0, 1, -0.2]] as [[number, number, number], [number, number, number]];
-  const entries = [{ name: 'a,b.png', matrix: m, params: [0.1, -0.2, 1, 1, 0] as [number, number, number, number, number] }];
-  it('transforms.json has the documented shape', () => {
-    const doc = JSON.parse(transformsJson({ width: 256, height: 320 }, entries));
-    expect(doc).toEqual({ frame: { width: 256, height: 320 }, transforms: { 'a,b.png': m }, params: { 'a,b.png': [0.1, -0.2, 1, 1, 0] } });
-    const withSizes = JSON.parse(transformsJson({ width: 256, height: 320 }, [{ ...entries[0], size: { width: 512, height: 400 } }]));
-    expect(withSizes.sizes).toEqual({ 'a,b.png': { width: 512, height: 400 } });
+  const entries = [{ name: 'a,b.png', matrix: m, params: [0.1, -0.2, 1, 1, 0] as [number, number, number, number, number], size: { width: 512, height: 400 } }];
+  it('transforms.json: frame, convention, model, transforms, params, failed', () => {
+    const doc = JSON.parse(transformsJson({ width: 256, height: 320 }, 'identity model', entries, [{ name: 'bad.png', reason: 'empty file' }]));
+    expect(Object.keys(doc)).toEqual(['frame', 'convention', 'model', 'transforms', 'params', 'failed']);
+    expect(doc.frame).toEqual({ width: 256, height: 320 });
+    expect(doc.transforms).toEqual({ 'a,b.png': m });
+    expect(doc.params).toEqual({ 'a,b.png': [0.1, -0.2, 1, 1, 0] });
+    expect(doc.failed).toEqual({ 'bad.png': 'empty file' });
+    expect(doc.convention).toMatch(/align_corners=False/);
   });
-  it('CSV quotes names with commas', () => {
+  it('at original resolution the frame is "original" and sizes are listed', () => {
+    const doc = JSON.parse(transformsJson('original', 'm', entries));
+    expect(doc.frame).toBe('original');
+    expect(doc.sizes).toEqual({ 'a,b.png': [512, 400] });
+    expect(doc.failed).toEqual({});
+  });
+  it('CSV has the output size and quotes names with commas', () => {
     const csv = transformsCsv(entries).trim().split('\n');
     expect(csv[0]).toBe(CSV_HEADER);
-    expect(csv[1]).toBe('"a,b.png",1,0,0.1,0,1,-0.2,0.1,-0.2,1,1,0');
+    expect(CSV_HEADER).toBe('path,a,b,c,d,e,f,tx,ty,sx,sy,theta,width,height');
+    expect(csv[1]).toBe('"a,b.png",1,0,0.1,0,1,-0.2,0.1,-0.2,1,1,0,512,400');
   });
   it('PNG names keep folders, drop unsafe parts and never collide', () => {
     expect(alignedPngNames(['p1/a.dcm', 'p1/a.png', 'A.PNG', '../x.jpg', 'noext'])).toEqual([

@@ -130,9 +130,11 @@ describe('workbench core through the protocol', () => {
     expect(Object.keys(tj.transforms)).toHaveLength(3);
     for (const m of Object.values(tj.transforms) as number[][][]) expect(m.map((r) => r.length)).toEqual([3, 3]);
     for (const p of Object.values(tj.params) as number[][]) expect(p).toHaveLength(5);
+    expect(tj.failed).toEqual({});
     const csv = strFromU8(files['transforms.csv']).trim().split('\n');
-    expect(csv[0]).toBe('file,a,b,c,d,e,f,tx,ty,sx,sy,theta');
+    expect(csv[0]).toBe('path,a,b,c,d,e,f,tx,ty,sx,sy,theta,width,height');
     expect(csv).toHaveLength(4);
+    expect(csv[1].endsWith(',256,320')).toBe(true);
   });
 
   it('exports at each film\'s own resolution, with its size in transforms.json', async () => {
@@ -142,7 +144,9 @@ describe('workbench core through the protocol', () => {
     const png = files['aligned/demo-01.png'];
     expect(pngSize(png)).toEqual({ width: 320, height: 400 });
     expect(png[24]).toBe(16); // IHDR bit depth
-    expect(JSON.parse(strFromU8(files['transforms.json'])).sizes).toEqual({ 'demo-01.png': { width: 320, height: 400 } });
+    const tj = JSON.parse(strFromU8(files['transforms.json']));
+    expect(tj.frame).toBe('original');
+    expect(tj.sizes).toEqual({ 'demo-01.png': [320, 400] });
   });
 
   it('loads VGG weights from a tfjs layers model (and names the problem in a wrong one)', async () => {

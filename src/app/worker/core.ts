@@ -707,7 +707,7 @@ export class WorkbenchCore {
       const file = new ZipPassThrough(names[i]);
       zip.add(file);
       file.push(png, true);
-      transforms.push({ name: e.name, matrix: r.matrix, params: r.params, ...(req.resolution === 'original' ? { size: frame } : {}) });
+      transforms.push({ name: e.name, matrix: r.matrix, params: r.params, size: { width: frame.width, height: frame.height } });
       ctx.emit({ kind: 'progress', done: i + 1, total: entries.length });
       await this.checkpoint(ctx.signal);
       if (ctx.signal.ending) { zip.terminate(); throw new Error('export cancelled'); }
@@ -718,7 +718,7 @@ export class WorkbenchCore {
       zip.add(f);
       f.push(strToU8(content), true);
     };
-    text('transforms.json', transformsJson(this.model.config.frame, transforms));
+    text('transforms.json', transformsJson(req.resolution === 'original' ? 'original' : this.model.config.frame, this.modelInfo.label, transforms, req.failed ?? []));
     text('transforms.csv', transformsCsv(transforms));
     text('README.txt', EXPORT_README);
     zip.end();

@@ -181,6 +181,8 @@ export interface ExportAlignedRequest {
   ids: string[];
   resolution: 'frame' | 'original';
   bitDepth: 8 | 16;
+  /** Files that could not be loaded, listed under "failed" in transforms.json (as the CLI does). */
+  failed?: { name: string; reason: string }[];
 }
 
 export type ExportEvent =

@@ -37,6 +37,8 @@ export class PortRunner implements Runner {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private failed: string | null = null;
+  /** Called once if the worker dies (crash, out of memory): the page can say so instead of hanging. */
+  onStopped: ((reason: string) => void) | null = null;
 
   constructor(private readonly port: Port) {
     port.onmessage = (msg) => this.receive(msg);
@@ -72,7 +74,9 @@ export class PortRunner implements Runner {
   }
 
   private fail(reason: string): void {
+    if (this.failed) return;
     this.failed = `the engine worker stopped: ${reason}`;
+    this.onStopped?.(this.failed);
     for (const p of this.pending.values()) p.reject(new Error(this.failed));
     this.pending.clear();
   }

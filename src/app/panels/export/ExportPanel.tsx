@@ -30,7 +30,7 @@ export function ExportPanel() {
               { value: '8', label: '8-bit' }, { value: '16', label: '16-bit' },
             ]} />
           </div>
-          <p className="muted small">The zip holds <code>aligned/*.png</code>, <code>transforms.json</code> and <code>transforms.csv</code> (<code>file,a,b,c,d,e,f,tx,ty,sx,sy,theta</code>). Each matrix maps output-frame points to input points in PyTorch <code>affine_grid</code> normalized coordinates (align_corners=False), so it applies at any resolution.</p>
+          <p className="muted small">The zip holds <code>aligned/*.png</code>, <code>transforms.json</code> and <code>transforms.csv</code> (<code>path,a,b,c,d,e,f,tx,ty,sx,sy,theta,width,height</code>) — the same files the <code>cxr-align align</code> command writes. Each matrix maps output-frame points to input points in PyTorch <code>affine_grid</code> normalized coordinates (align_corners=False), so it applies at any resolution.</p>
           <div className="row gap">
             <button type="button" className="btn primary" disabled={!readyCount || !!exporting.kind} onClick={() => void wb.exportAligned()} data-testid="export-zip">
               Download aligned zip ({readyCount} film{readyCount === 1 ? '' : 's'})
