@@ -418,6 +418,8 @@ export class Workbench {
       const named = await Promise.all(files.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.blob.arrayBuffer()) })));
       const r = await this.runner.call('loadWeights', { files: named }).done;
       this.s.modelChanged(r.model);
+      this.revokeTemplate();
+      this.s.templateChanged(this.templateState(r.template));
       this.s.historyReplaced(r.history);
       this.s.formChanged({ locSize: r.model.locSize });
       this.s.notify('success', `Weights loaded (${r.model.label}). Re-aligning…`);
@@ -434,6 +436,8 @@ export class Workbench {
     try {
       const r = await this.runner.call('resetWeights', {}).done;
       this.s.modelChanged(r.model);
+      this.revokeTemplate();
+      this.s.templateChanged(this.templateState(r.template));
       this.s.historyReplaced(r.history);
       this.s.formChanged({ locSize: r.model.locSize });
       this.s.notify('success', `Back to the ${r.model.kind === 'identity' ? 'identity model' : 'shipped default model'}; saved weights removed from this browser.`);

@@ -202,4 +202,22 @@ describe('workbench core through the protocol', () => {
     const again = (await collect('align', { ids })).events.map((e) => e.params);
     expect(again).toEqual(first);
   });
+
+  it('a model with an output margin: the template region is inset, scores use the matched region', async () => {
+    const { AlignmentModel, defaultStnConfig, serializeModel, modelFiles } = await import('../../engine');
+    const m = new AlignmentModel(defaultStnConfig({ locSize: 32, margin: { left: 0.1, right: 0.1, top: 0.05, bottom: 0.15 } }));
+    const files = [...modelFiles(await serializeModel(m))].map(([name, bytes]) => ({ name, bytes: bytes.slice() }));
+    m.dispose();
+    const change = await runner.call('loadWeights', { files }).done;
+    expect(change.template.region.left).toBeCloseTo(0.1 / 1.2, 9);
+    expect(change.template.region.height).toBeCloseTo(1 / 1.2, 9);
+    expect(change.template.regionSize).toEqual({ width: Math.round(256 / 1.2), height: Math.round(320 / 1.2) });
+    const ev = (await collect('align', { ids })).events;
+    // Identity network: the output matrix is the margin alone (it zooms out); scores equal the no-margin identity model's.
+    expect(ev[0].matrix[0][0]).toBeCloseTo(1.2, 6);
+    await runner.call('resetWeights', {}).done;
+    const plain = (await collect('align', { ids })).events.map((e) => e.score);
+    expect(ev.map((e) => e.score)).toEqual(plain);
+  });
+
 });

@@ -56,7 +56,8 @@ interface ImageEntry {
   height: number;
   work: Bytes8;
   loc: { size: number; data: Float32Array };
-  result?: { params: AffineParams; matrix: AffineMatrix; score: number };
+  /** `raw`: the (refined) network parameters, which map the frame of the matched region (what the template shows). */
+  result?: { params: AffineParams; matrix: AffineMatrix; raw: AffineParams; score: number };
 }
 
 interface TemplateState { image: GrayImage; source: TemplateSource; label: string }
@@ -364,9 +365,14 @@ export class WorkbenchCore {
     return this.scoreCache.data;
   }
 
-  private score(aligned: GrayImage): number {
+  /**
+   * Mismatch with the template, measured in the region the model matches
+   * (without the output margin, which the template does not cover).
+   */
+  private async score(e: ImageEntry, raw: AffineParams): Promise<number> {
     const f = thumbFrame(this.model.config.frame, SCORE_HEIGHT);
-    return templateMismatch(resizeArea(aligned, f.width, f.height).data, this.scoreTemplate());
+    const region = await warpImage(grayOf(e.work), paramsToMatrix(raw), f);
+    return templateMismatch(region.data, this.scoreTemplate());
   }
 
   private async align(ids: string[], ctx: JobContext<AlignEvent>): Promise<AlignResultSummary> {
@@ -381,11 +387,12 @@ export class WorkbenchCore {
       const predicted = await this.predict(locs);
       for (let k = 0; k < chunk.length; k++) {
         const e = chunk[k];
-        const matrix = outputMatrix(this.model.config, await this.refined(e, predicted[k]));
+        const raw = await this.refined(e, predicted[k]);
+        const matrix = outputMatrix(this.model.config, raw);
         const params = matrixToParams(matrix);
         const aligned = await warpImage(grayOf(e.work), matrix, gallery);
-        const score = this.score(aligned);
-        e.result = { params, matrix, score };
+        const score = await this.score(e, raw);
+        e.result = { params, matrix, raw, score };
         done++;
         ctx.emit({ kind: 'aligned', id: e.id, params, matrix, score, aligned: encodePng(aligned), done, total: entries.length });
       }
@@ -407,9 +414,10 @@ export class WorkbenchCore {
 
   private async resultOf(e: ImageEntry): Promise<NonNullable<ImageEntry['result']>> {
     if (e.result) return e.result;
-    const [raw] = await this.predict([await this.ensureLoc(e)]);
-    const matrix = outputMatrix(this.model.config, await this.refined(e, raw));
-    e.result = { params: matrixToParams(matrix), matrix, score: this.score(await warpImage(grayOf(e.work), matrix, thumbFrame(this.model.config.frame, SCORE_HEIGHT))) };
+    const [predicted] = await this.predict([await this.ensureLoc(e)]);
+    const raw = await this.refined(e, predicted);
+    const matrix = outputMatrix(this.model.config, raw);
+    e.result = { params: matrixToParams(matrix), matrix, raw, score: await this.score(e, raw) };
     return e.result;
   }
 
@@ -429,11 +437,10 @@ export class WorkbenchCore {
   }
 
   private async rescore(): Promise<{ scores: Record<string, number> }> {
-    const f = thumbFrame(this.model.config.frame, SCORE_HEIGHT);
     const scores: Record<string, number> = {};
     for (const e of this.images.values()) {
       if (!e.result) continue;
-      e.result.score = this.score(await warpImage(grayOf(e.work), e.result.matrix, f));
+      e.result.score = await this.score(e, e.result.raw);
       scores[e.id] = e.result.score;
     }
     return { scores };
@@ -443,11 +450,16 @@ export class WorkbenchCore {
 
   private templateInfo(): TemplateInfo {
     const t = this.template.image;
-    const frame = this.model.config.frame;
-    const atFrame = resizeArea(t, frame.width, frame.height);
+    const { frame, margin } = this.model.config;
+    // marginMatrix maps the output frame onto the matched region: invert it for the region's place in the frame.
+    const sx = 1 + margin.left + margin.right;
+    const sy = 1 + margin.top + margin.bottom;
+    const region = { left: margin.left / sx, top: margin.top / sy, width: 1 / sx, height: 1 / sy };
+    const regionSize = { width: Math.max(8, Math.round(frame.width * region.width)), height: Math.max(8, Math.round(frame.height * region.height)) };
+    const atRegion = resizeArea(t, regionSize.width, regionSize.height);
     return {
       source: this.template.source, label: this.template.label, width: t.width, height: t.height,
-      png: encodePng(t), frame: { ...frame }, frameGray: toBytes(atFrame.data), framePng: encodePng(atFrame),
+      png: encodePng(t), frame: { ...frame }, region, regionSize, frameGray: toBytes(atRegion.data), framePng: encodePng(atRegion),
     };
   }
 
@@ -648,7 +660,7 @@ export class WorkbenchCore {
     try { await this.persist('loaded', this.modelInfo.label); } catch (e) {
       this.modelInfo.note = `not saved in this browser (${(e as Error).message})`;
     }
-    return { model: this.modelInfo, history: [...this.history] };
+    return { model: this.modelInfo, history: [...this.history], template: this.templateInfo() };
   }
 
   private async resetWeights(): Promise<ModelChange> {
@@ -658,7 +670,7 @@ export class WorkbenchCore {
     this.model = model;
     this.modelInfo = info;
     for (const e of this.images.values()) e.result = undefined;
-    return { model: info, history: [...this.history] };
+    return { model: info, history: [...this.history], template: this.templateInfo() };
   }
 
   private vggFromFiles(files: NamedBytes[]): PerceptualNet {

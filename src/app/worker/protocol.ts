@@ -47,9 +47,18 @@ export interface TemplateInfo {
   height: number;
   /** The template as the user loaded or built it. */
   png: Uint8Array;
-  /** The template resized to the model's frame, 8-bit gray, for outlines and overlays. */
+  /** The model's output frame. */
   frame: Size;
+  /**
+   * Where the template (the region the model matches) sits in the output
+   * frame, as fractions of it: the whole frame unless the model adds an
+   * output margin around the matched region (StnConfig.margin).
+   */
+  region: { left: number; top: number; width: number; height: number };
+  /** The template at that region's pixel size, 8-bit gray, for outlines and overlays. */
   frameGray: Uint8Array;
+  /** Its size in pixels. */
+  regionSize: Size;
   framePng: Uint8Array;
 }
 
@@ -68,6 +77,8 @@ export interface InitResult {
 export interface ModelChange {
   model: ModelInfo;
   history: StepPoint[];
+  /** The template as the new model frames it (frame and margin may differ). */
+  template: TemplateInfo;
 }
 
 export interface FileInput {

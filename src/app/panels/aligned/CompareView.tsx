@@ -30,16 +30,20 @@ export function CompareView() {
   const gallerySet = useApp((s) => s.gallerySet);
   const [blend, setBlend] = useState(0.5);
   const [split, setSplit] = useState(50);
-  const frame = template?.info.frame;
-  const outline = useOutline(template?.info.frameGray, frame?.width ?? 0, frame?.height ?? 0);
+  const rs = template?.info.regionSize;
+  const outline = useOutline(template?.info.frameGray, rs?.width ?? 0, rs?.height ?? 0);
+  const r = template?.info.region ?? { left: 0, top: 0, width: 1, height: 1 };
+  // The template covers the region the model matches; with an output margin that is an inset of the frame.
+  const inRegion = { left: `${r.left * 100}%`, top: `${r.top * 100}%`, width: `${r.width * 100}%`, height: `${r.height * 100}%` };
   useEffect(() => { setSplit(50); }, [view?.id]);
 
   if (error) return <aside className="compare card" data-testid="compare"><p className="error-text">{error}</p></aside>;
   if (!view || !template) return <aside className="compare card" data-testid="compare"><span className="spinner" /> Loading…</aside>;
-  const other = gallery.against === 'template' ? template.frameUrl : view.initialUrl;
+  const against = gallery.against === 'template';
+  const other = against ? template.frameUrl : view.initialUrl;
   const otherLabel = gallery.against === 'template' ? 'Template' : 'Initial';
   const aspect = `${view.frame.width} / ${view.frame.height}`;
-  const overlay = gallery.outline && outline ? <img src={outline} alt="" className="layer outline" data-testid="outline" /> : null;
+  const overlay = gallery.outline && outline ? <img src={outline} alt="" className="layer outline" style={inRegion} data-testid="outline" /> : null;
 
   return (
     <aside className="compare card" data-testid="compare" data-id={view.id}>
@@ -63,13 +67,13 @@ export function CompareView() {
         <div className="side-by-side">
           <figure><div className="stage" style={{ aspectRatio: aspect }}><img src={view.initialUrl} alt="initial" className="layer" /></div><figcaption>Initial</figcaption></figure>
           <figure><div className="stage" style={{ aspectRatio: aspect }}><img src={view.alignedUrl} alt="aligned" className="layer" data-testid="compare-aligned" />{overlay}</div><figcaption>Aligned</figcaption></figure>
-          <figure><div className="stage" style={{ aspectRatio: aspect }}><img src={template.frameUrl} alt="template" className="layer" />{overlay}</div><figcaption>Template</figcaption></figure>
+          <figure><div className="stage" style={{ aspectRatio: aspect }}><img src={template.frameUrl} alt="template" className="layer" style={inRegion} />{overlay}</div><figcaption>Template</figcaption></figure>
         </div>
       ) : gallery.mode === 'blend' ? (
         <div className="single">
           <div className="stage large" style={{ aspectRatio: aspect }}>
             <img src={view.alignedUrl} alt="aligned" className="layer" data-testid="compare-aligned" />
-            <img src={other} alt={otherLabel} className="layer" style={{ opacity: blend }} />
+            <img src={other} alt={otherLabel} className="layer" style={{ opacity: blend, ...(against ? inRegion : {}) }} />
             {overlay}
           </div>
           <label className="inline range">Aligned <input type="range" min={0} max={1} step={0.01} value={blend} onChange={(e) => setBlend(+e.target.value)} aria-label="Blend" /> {otherLabel}</label>
@@ -77,7 +81,7 @@ export function CompareView() {
       ) : (
         <div className="single">
           <div className="stage large" style={{ aspectRatio: aspect }}>
-            <img src={other} alt={otherLabel} className="layer" />
+            <img src={other} alt={otherLabel} className="layer" style={against ? inRegion : undefined} />
             <img src={view.alignedUrl} alt="aligned" className="layer" data-testid="compare-aligned" style={{ clipPath: `inset(0 ${100 - split}% 0 0)` }} />
             <div className="divider" style={{ left: `${split}%` }} />
             {overlay}

@@ -28,9 +28,12 @@ export function TemplatePanel() {
             <div className="template-view">
               <figure>
                 <div className="stage template-stage" style={{ aspectRatio: `${template.info.frame.width} / ${template.info.frame.height}` }}>
-                  <img src={template.frameUrl} alt="template in the model frame" className="layer" />
+                  <img src={template.frameUrl} alt="template in the model frame" className="layer" style={{
+                    left: `${template.info.region.left * 100}%`, top: `${template.info.region.top * 100}%`,
+                    width: `${template.info.region.width * 100}%`, height: `${template.info.region.height * 100}%`,
+                  }} />
                 </div>
-                <figcaption>In the model frame ({template.info.frame.width}×{template.info.frame.height})</figcaption>
+                <figcaption>In the model frame ({template.info.frame.width}×{template.info.frame.height}{template.info.region.width < 1 || template.info.region.height < 1 ? ', inside its output margin' : ''})</figcaption>
               </figure>
               <figure>
                 <div className="stage template-stage" style={{ aspectRatio: `${template.info.width} / ${template.info.height}` }}>
