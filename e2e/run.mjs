@@ -249,6 +249,9 @@ const scenarios = [
     assert(params.length === 5, 'five parameters are not shown');
     assert(await page.locator('.param').count() === 6, 'parameter tiles missing');
     await shot(page, '06-aligned-compare');
+    const firstId = await page.getAttribute('[data-testid="compare"]', 'data-id');
+    await page.keyboard.press('ArrowRight');
+    await page.waitForFunction((id) => document.querySelector('[data-testid="compare"]')?.getAttribute('data-id') !== id, firstId);
     await page.click('[data-testid="compare-mode"] button:has-text("Blend")');
     await page.waitForSelector('input[aria-label="Blend"]');
     await shot(page, '07-compare-blend');

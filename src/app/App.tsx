@@ -111,7 +111,7 @@ function ModelBanner() {
   if (model.kind === 'identity') {
     return (
       <div className="banner warn" data-testid="identity-banner">
-        <strong>Identity model — no trained weights shipped yet.</strong> Until you fine-tune or load weights, “aligned” films are the input resized into the frame (or, with test-time refinement on, fitted to the template one by one).
+        <strong>Identity model — no trained weights shipped yet.</strong> Films pass through unchanged (resized into the frame) until you fine-tune or load weights; test-time refinement can still fit each film to the template.
         <button type="button" className="link" onClick={() => wb.store.getState().setTab('finetune')}>Fine-tune now</button>
       </div>
     );

@@ -1,4 +1,4 @@
-import { memo, useMemo } from 'react';
+import { memo, useEffect, useMemo } from 'react';
 import { Empty, PanelHeader, ProgressBar, Segmented } from '../../components/ui';
 import { useApp, useWorkbench } from '../../context';
 import { BACKEND_LABEL } from '../../backend-order';
@@ -19,6 +19,21 @@ export function AlignedPanel() {
   const aligned = ready.filter((id) => images.byId[id].result).length;
   const poor = ready.filter((id) => (images.byId[id].result?.score ?? 0) >= POOR_SCORE).length;
   const last = alignment.last;
+
+  // ← / → step through the films in the gallery's current order while comparing; Esc closes.
+  useEffect(() => {
+    const sel = gallery.selectedId;
+    if (!sel) return;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement) return;
+      if (e.key === 'Escape') { void wb.select(null); return; }
+      if (e.key !== 'ArrowRight' && e.key !== 'ArrowLeft') return;
+      const next = ids[ids.indexOf(sel) + (e.key === 'ArrowRight' ? 1 : -1)];
+      if (next) { e.preventDefault(); void wb.select(next); }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [gallery.selectedId, ids, wb]);
 
   return (
     <div className="panel">

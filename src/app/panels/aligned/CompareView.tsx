@@ -98,7 +98,7 @@ export function CompareView() {
           <span className="param-label">score</span><span className={`param-value score ${scoreLabel(view.score)}`}>{view.score.toFixed(3)}</span>
         </div>
       </div>
-      <p className="muted small">Original {view.width}×{view.height} px · frame {view.frame.width}×{view.frame.height} · parameters map the frame onto the film (see Export for the convention).</p>
+      <p className="muted small">Original {view.width}×{view.height} px · frame {view.frame.width}×{view.frame.height} · parameters map the frame onto the film (see Export for the convention). ← / → for the previous or next film.</p>
     </aside>
   );
 }
