@@ -67,6 +67,8 @@ export interface TrainOptions {
   cacheMb?: number;
   /** Continue from a checkpoint: a previous --out folder or its checkpoint/ folder. */
   resume?: string;
+  /** Start from a model folder's weights (fine-tuning: new template, fresh optimizer, step 0). */
+  init?: string;
   /** Store the final model/ in float16 (half the size). */
   float16?: boolean;
   backend?: BackendChoice;
@@ -169,6 +171,13 @@ export async function trainCommand(opts: TrainOptions): Promise<TrainResult> {
       throw new Error(`--resume ${dir}: model.json has no training state (is it a checkpoint written by cxr-align train?)`);
     }
     log(`resuming from ${dir} at step ${state.step}`);
+  } else if (opts.init) {
+    model = (await loadModelDir(opts.init)).model;
+    // The architecture comes from the weights; where the output frame sits is this run's choice.
+    const cfg = model.config as { margin: FrameMargin; frame: Size };
+    if (opts.margin) cfg.margin = opts.margin;
+    if (opts.modelFrame) cfg.frame = opts.modelFrame;
+    log(`starting from the weights in ${opts.init} (locSize ${model.config.locSize}, head ${model.config.head})`);
   } else {
     model = new AlignmentModel(defaultStnConfig({
       locSize: opts.locSize ?? 160, head: opts.head ?? 'bounded', frame: opts.modelFrame ?? { width: 256, height: 320 }, seed: opts.seed ?? 1,
@@ -350,6 +359,7 @@ export const TRAIN_OPTIONS: OptionSpecs = {
   'sample-every': { type: 'int', meta: 'N', default: 100, help: 'write samples/step-N.png every N steps (0 = never)' },
   'cache-mb': { type: 'int', meta: 'MB', default: 4096, help: 'keep prepared films in memory up to this size, else in a file in the run folder' },
   resume: { type: 'string', meta: 'DIR', help: 'continue a run exactly: its --out folder (or its checkpoint/)' },
+  init: { type: 'string', meta: 'DIR', help: 'start from these model weights (fine-tune, e.g. on a sharpened template); fresh optimizer' },
   float16: { type: 'boolean', help: 'store the final model/ in float16 (half the size)' },
   backend: { type: 'string', meta: 'NAME', default: 'auto', choices: ['auto', 'wasm', 'cpu'], help: 'TensorFlow.js backend' },
   quiet: { type: 'boolean', alias: 'q', help: 'no live status line' },
@@ -403,6 +413,7 @@ export async function runTrain(argv: string[], signal?: AbortSignal): Promise<nu
     modelFrame: v['model-frame'] as Size, margin: parseMargin(v.margin as string), seed: v.seed as number, augment: v.augment as boolean,
     maxImages: v['max-images'] as number, checkpointEvery: v['checkpoint-every'] as number,
     sampleEvery: v['sample-every'] as number, cacheMb: v['cache-mb'] as number, resume: v.resume as string | undefined,
+    init: v.init as string | undefined,
     float16: v.float16 as boolean, backend: v.backend as BackendChoice, signal, sink: v.quiet ? silentSink : undefined,
   });
   return r.interrupted ? 130 : 0;
