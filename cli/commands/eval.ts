@@ -24,6 +24,7 @@ export const EVAL_OPTIONS: OptionSpecs = {
   perturb: { type: 'int', default: 3, meta: 'K', help: 'random known perturbations per film for the equivariance error (0 = skip)' },
   frame: { type: 'size', meta: 'WxH', help: 'frame Dice and pixels are measured in (default: the model\'s frame)' },
   elastix: { type: 'boolean', default: false, help: 'also score a classic multi-resolution affine registration (Debian elastix)' },
+  'elastix-metric': { type: 'string', default: 'ncc', choices: ['ncc', 'mi'], help: 'similarity elastix maximises: normalized correlation or Mattes mutual information' },
   limit: { type: 'int', meta: 'N', help: 'only the first N films (sorted by name)' },
   out: { type: 'string', meta: 'DIR', help: 'write per-image CSVs and summary.json here' },
   seed: { type: 'int', default: 1, help: 'seed of the perturbations' },
@@ -53,6 +54,7 @@ export interface EvalCommandOptions {
   perturb: number;
   frame?: Size;
   elastix: boolean;
+  elastixMetric?: 'ncc' | 'mi';
   limit?: number;
   out?: string;
   seed: number;
@@ -110,9 +112,10 @@ export async function evalCommand(opts: EvalCommandOptions): Promise<EvalSummary
     if (!elastixAvailable()) log('notice: elastix is not installed (apt-get install elastix); its baseline is skipped');
     else {
       // elastix registers to the template region; the model's frame margin is applied after it, as for the model.
-      const inner = elastixAligner(template!);
+      const mi = opts.elastixMetric === 'mi';
+      const inner = elastixAligner(template!, { metric: mi ? 'AdvancedMattesMutualInformation' : 'AdvancedNormalizedCorrelation' });
       const margin = marginMatrix(model.config.margin);
-      aligners.push({ name: 'elastix affine (MI, 4 levels)', align: async (img) => compose(await inner.align(img), margin) });
+      aligners.push({ name: `elastix affine (${mi ? 'MI' : 'NCC'}, 4 levels)`, align: async (img) => compose(await inner.align(img), margin) });
     }
   }
 
@@ -138,7 +141,7 @@ export async function runEval(argv: string[]): Promise<number> {
   const rows = await evalCommand({
     data: v.data as string, model: v.model as string | undefined, template: v.template as string | undefined,
     refine: v.refine as number, perturb: v.perturb as number, frame: v.frame as Size | undefined,
-    elastix: v.elastix as boolean, limit: v.limit as number | undefined, out: v.out as string | undefined,
+    elastix: v.elastix as boolean, elastixMetric: v['elastix-metric'] as 'ncc' | 'mi', limit: v.limit as number | undefined, out: v.out as string | undefined,
     seed: v.seed as number, quiet: v.quiet as boolean,
   });
   console.log(summaryTable(rows));
