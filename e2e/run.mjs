@@ -19,7 +19,8 @@ import { launchBrowser, run, startPreview, watchRequests } from './harness.mjs';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const ART = join(ROOT, 'e2e/artifacts');
 const TMP = join(ROOT, 'e2e/.tmp');
-const SHARED = resolve(ROOT, '../shared/data');
+// Overridable only to exercise the skip path (CXR_SHARED_DATA=/nonexistent); the tests condition on the folder existing.
+const SHARED = process.env.CXR_SHARED_DATA ?? resolve(ROOT, '../shared/data');
 const HAS_SHARED = existsSync(SHARED);
 const IDENTITY_LABEL = 'identity model — no trained weights shipped yet';
 
