@@ -1,4 +1,4 @@
-import { initBackend, type BackendName } from '../src/engine/index';
+import { initBackend, tf, type BackendName } from '../src/engine/index';
 
 let current: BackendName | undefined;
 
@@ -13,6 +13,9 @@ export async function setupBackend(choice: BackendChoice, log: (m: string) => vo
   if (current && (choice === 'auto' || choice === current)) return current;
   const name = await initBackend(order);
   current = name;
+  // tfjs-backend-cpu greets Node users once (on its first tensor) with advice to install
+  // tfjs-node, which cxr-align deliberately does not use; skip the greeting.
+  if (name === 'cpu') (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
   if (choice === 'auto' && name !== 'wasm') log(`notice: the WASM backend did not start; using the slower ${name} backend`);
   return name;
 }

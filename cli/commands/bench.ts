@@ -52,6 +52,8 @@ export interface CaseResult extends BenchCase {
   warpMsPerImage: number;
   trainMsPerStep?: number;
   trainMsPerImage?: number;
+  trainRuns?: number;
+  trainWarmup?: number;
   peakRssMb: number;
   peakTensorMb: number;
   error?: string;
@@ -129,7 +131,7 @@ function topKernels(prof: Awaited<ReturnType<typeof tf.profile>>, k = 14): [stri
 }
 
 /** One case, in this process (the parent runs each in a child process). */
-export async function runCase(c: BenchCase, o: { batch: number; runs: number; warmup: number; skipTrain?: boolean; profile?: boolean }): Promise<CaseResult> {
+export async function runCase(c: BenchCase, o: { batch: number; runs: number; warmup: number; skipTrain?: boolean; profile?: boolean; peak?: boolean; trainRuns?: number; trainWarmup?: number }): Promise<CaseResult> {
   const started = await setupBackend(c.backend);
   if (started !== c.backend) throw new Error(`${c.backend} did not start`);
   const B = o.batch;
@@ -161,9 +163,13 @@ export async function runCase(c: BenchCase, o: { batch: number; runs: number; wa
     inferMsPerImage: inferMs / B, netMsPerImage: timed(netMs) / B, warpMsPerImage: timed(warpMs) / B,
     peakRssMb: 0, peakTensorMb: 0,
   };
-  const pi = await tf.profile(infer);
-  peakTensorBytes = Math.max(peakTensorBytes, pi.peakBytes);
-  if (o.profile) result.profile = { infer: topKernels(pi) };
+  // One more (profiled) run for the tensor peak and the kernel table; skipped on the slow CPU backend.
+  const measurePeak = o.peak ?? true;
+  if (measurePeak || o.profile) {
+    const pi = await tf.profile(infer);
+    peakTensorBytes = Math.max(peakTensorBytes, pi.peakBytes);
+    if (o.profile) result.profile = { infer: topKernels(pi) };
+  }
 
   if (!o.skipTrain) {
     const srcSize = { width: 2 * c.train.width, height: 2 * c.train.height };
@@ -175,19 +181,23 @@ export async function runCase(c: BenchCase, o: { batch: number; runs: number; wa
     const trainer = new Trainer(model, loss, defaultTrainerSettings(model, {
       steps: 1000, batchSize: B, frame: c.train, srcSize, augment: DEFAULT_AUGMENT,
     }));
-    const stepMs = await timeRuns(async () => { await trainer.trainStep(images); }, o.runs, o.warmup);
+    result.trainRuns = o.trainRuns ?? o.runs;
+    result.trainWarmup = o.trainWarmup ?? o.warmup;
+    const stepMs = await timeRuns(async () => { await trainer.trainStep(images); }, result.trainRuns, result.trainWarmup);
     result.trainMsPerStep = stepMs;
     result.trainMsPerImage = stepMs / B;
-    const pt = await tf.profile(async () => { await trainer.trainStep(images); });
-    peakTensorBytes = Math.max(peakTensorBytes, pt.peakBytes);
-    if (o.profile && result.profile) result.profile.train = topKernels(pt, 20);
+    if (measurePeak || o.profile) {
+      const pt = await tf.profile(async () => { await trainer.trainStep(images); });
+      peakTensorBytes = Math.max(peakTensorBytes, pt.peakBytes);
+      if (o.profile && result.profile) result.profile.train = topKernels(pt, 20);
+    }
     trainer.dispose();
     loss.dispose();
     template.dispose();
   }
   loc.dispose();
   model.dispose();
-  result.peakTensorMb = peakTensorBytes / 2 ** 20;
+  result.peakTensorMb = measurePeak || o.profile ? peakTensorBytes / 2 ** 20 : NaN;
   result.peakRssMb = process.resourceUsage().maxRSS / 1024;
   return result;
 }
@@ -205,10 +215,13 @@ function parseCase(text: string): BenchCase {
 }
 
 /** Run one case in a child process (clean peak memory, no backend interference). */
-function runCaseChild(c: BenchCase, o: { batch: number; runs: number; warmup: number; skipTrain: boolean; profile: boolean }): CaseResult {
+function runCaseChild(c: BenchCase, o: { batch: number; runs: number; warmup: number; skipTrain: boolean; profile: boolean; peak: boolean; trainRuns?: number; trainWarmup?: number }): CaseResult {
   const args = [join(REPO_ROOT, 'bin/cxr-align.mjs'), 'bench', '--case', caseArg(c), '--batch', String(o.batch), '--runs', String(o.runs), '--warmup', String(o.warmup)];
   if (o.skipTrain) args.push('--skip-train');
   if (o.profile) args.push('--profile');
+  if (!o.peak) args.push('--no-peak');
+  if (o.trainRuns !== undefined) args.push('--train-runs', String(o.trainRuns));
+  if (o.trainWarmup !== undefined) args.push('--train-warmup', String(o.trainWarmup));
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
   const line = r.stdout.split('\n').reverse().find((l) => l.startsWith('{'));
   if (r.status !== 0 || !line) {
@@ -278,7 +291,7 @@ export function formatReport(r: BenchReport): string {
     rows.push([
       c.backend, res,
       `${fmt(c.inferMsPerImage)} (net ${fmt(c.netMsPerImage)} + warp ${fmt(c.warpMsPerImage, 2)})`, fmt(t?.infer_ms_per_image), t ? fmt(c.inferMsPerImage / t.infer_ms_per_image, 2) : '-',
-      fmt(c.trainMsPerImage), fmt(t?.train_ms_per_image), t && c.trainMsPerImage ? fmt(c.trainMsPerImage / t.train_ms_per_image!, 2) : '-',
+      `${fmt(c.trainMsPerImage)}${c.trainRuns !== undefined && c.trainRuns !== c.runs ? ` (${c.trainRuns} run${c.trainRuns === 1 ? '' : 's'}, ${c.trainWarmup} warm-up)` : ''}`, fmt(t?.train_ms_per_image), t && c.trainMsPerImage ? fmt(c.trainMsPerImage / t.train_ms_per_image!, 2) : '-',
       fmt(c.peakRssMb, 0), fmt(c.peakTensorMb, 0),
     ]);
   }
@@ -331,13 +344,19 @@ export const BENCH_OPTIONS: OptionSpecs = {
   batch: { type: 'int', meta: 'N', default: 8, help: 'batch size of inference and training' },
   runs: { type: 'int', meta: 'N', default: 5, help: 'timed runs per measurement on WASM (median reported)' },
   warmup: { type: 'int', meta: 'N', default: 2, help: 'untimed runs first on WASM' },
-  'cpu-runs': { type: 'int', meta: 'N', default: 3, help: 'timed runs on the (much slower) CPU backend' },
+  'cpu-runs': { type: 'int', meta: 'N', default: 2, help: 'timed runs on the (much slower) CPU backend' },
   'cpu-warmup': { type: 'int', meta: 'N', default: 1, help: 'untimed runs first on the CPU backend' },
   'skip-train': { type: 'boolean', help: 'time inference only' },
   torch: { type: 'boolean', default: true, help: 'run the PyTorch yardstick when /usr/bin/python3 has torch (--no-torch to skip)' },
   'torch-threads': { type: 'int', meta: 'N', default: 2, help: 'torch.set_num_threads for the yardstick' },
   elastix: { type: 'boolean', default: true, help: 'time elastix affine registration when installed (--no-elastix to skip)' },
+  'cpu-train-runs': { type: 'int', meta: 'N', default: 1, help: 'timed training steps on the CPU backend (each takes minutes)' },
+  'cpu-train-warmup': { type: 'int', meta: 'N', default: 0, help: 'untimed training steps first on the CPU backend' },
+  'cpu-train-all': { type: 'boolean', help: 'also time CPU-backend training at every resolution (minutes per step at 320x320)' },
   profile: { type: 'boolean', help: 'also print where the kernel time goes (WASM cases)' },
+  peak: { type: 'boolean', default: true, help: 'internal: one extra profiled run per case for the tensor peak' },
+  'train-runs': { type: 'int', meta: 'N', help: 'internal: timed training steps of a --case (default --runs)' },
+  'train-warmup': { type: 'int', meta: 'N', help: 'internal: untimed training steps of a --case (default --warmup)' },
   json: { type: 'string', meta: 'FILE', help: 'also write all numbers as JSON' },
   case: { type: 'string', meta: 'SPEC', help: 'internal: run one case in this process and print JSON' },
 };
@@ -362,7 +381,10 @@ export async function runBench(argv: string[]): Promise<number> {
   const batch = v.batch as number;
   if (v.case) {
     const c = parseCase(v.case as string);
-    const r = await runCase(c, { batch, runs: v.runs as number, warmup: v.warmup as number, skipTrain: !!v['skip-train'], profile: !!v.profile });
+    const r = await runCase(c, {
+      batch, runs: v.runs as number, warmup: v.warmup as number, skipTrain: !!v['skip-train'], profile: !!v.profile, peak: v.peak as boolean,
+      trainRuns: v['train-runs'] as number | undefined, trainWarmup: v['train-warmup'] as number | undefined,
+    });
     console.log(JSON.stringify(r));
     return 0;
   }
@@ -393,18 +415,27 @@ export async function runBench(argv: string[]): Promise<number> {
   const torchByRes = new Map<string, TorchResult | { error: string }>();
   for (const res of resolutions) {
     for (const backend of backends as ('wasm' | 'cpu')[]) {
+      // The CPU backend is 10-50x slower: fewer runs, no extra profiled run, and training only at
+      // the default resolution unless asked (one 320x320 step takes minutes there).
       const o = backend === 'cpu'
-        ? { batch, runs: v['cpu-runs'] as number, warmup: v['cpu-warmup'] as number, skipTrain, profile: false }
-        : { batch, runs: v.runs as number, warmup: v.warmup as number, skipTrain, profile: !!v.profile };
+        ? {
+          batch, runs: v['cpu-runs'] as number, warmup: v['cpu-warmup'] as number, profile: false, peak: false,
+          skipTrain: skipTrain || (res.label !== 'default' && !v['cpu-train-all']),
+          trainRuns: v['cpu-train-runs'] as number, trainWarmup: v['cpu-train-warmup'] as number,
+        }
+        : { batch, runs: v.runs as number, warmup: v.warmup as number, skipTrain, profile: !!v.profile, peak: true };
       log(`bench: ${backend}, ${res.label} (${res.loc}² → ${formatSize(res.out)}, train ${formatSize(res.train)}), ${o.warmup} warm-up + ${o.runs} runs…`);
       const r = runCaseChild({ backend, loc: res.loc, out: res.out, train: res.train }, o);
       r.label = res.label;
       if (r.error) log(`bench: ${backend} ${res.label} failed: ${r.error}`);
+      else log(`bench: ${backend} ${res.label}: inference ${fmt(r.inferMsPerImage)} ms/img, training ${fmt(r.trainMsPerImage)} ms/img, peak RSS ${fmt(r.peakRssMb, 0)} MB`);
       report.cases.push(r);
     }
     if (haveTorch) {
       log(`bench: PyTorch, ${res.label}…`);
-      torchByRes.set(res.label, runTorch({ backend: 'wasm', ...res }, { batch, runs: v.runs as number, warmup: v.warmup as number, threads: v['torch-threads'] as number, skipTrain }));
+      const t = runTorch({ backend: 'wasm', ...res }, { batch, runs: v.runs as number, warmup: v.warmup as number, threads: v['torch-threads'] as number, skipTrain });
+      torchByRes.set(res.label, t);
+      log('error' in t ? `bench: PyTorch ${res.label} failed: ${t.error}` : `bench: PyTorch ${res.label}: inference ${fmt(t.infer_ms_per_image)} ms/img, training ${fmt(t.train_ms_per_image)} ms/img`);
     }
   }
   for (const c of report.cases) if (torchByRes.has(c.label!)) (c as BenchReport['cases'][number]).torch = torchByRes.get(c.label!);
