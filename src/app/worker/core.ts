@@ -552,7 +552,6 @@ export class WorkbenchCore {
       steps: s.steps, batchSize: s.batchSize, lr: s.lr, lrEnd: s.lr * 0.01, frame: s.frame, srcSize,
       augment: { ...DEFAULT_AUGMENT, enabled: s.augment },
     }));
-    primeOptimizer(trainer, this.model);
     const { ids: _ids, ...settings } = s;
     void _ids;
     this.lastTraining = settings;
@@ -756,24 +755,6 @@ export class WorkbenchCore {
   }
 }
 
-/**
- * Work-around for an engine leak: AdamW creates each moment as
- * tf.variable(tf.zerosLike(w)) and never disposes the zeros tensor, which
- * keeps twice the model's size alive after every training run. Creating the
- * (zero) moments here, inside a tidy, lets the temporaries be freed; the
- * optimizer then starts exactly as a fresh one would (step 0, zero moments).
- */
-function primeOptimizer(trainer: Trainer, model: AlignmentModel): void {
-  tf.tidy(() => {
-    const state = new Map<string, tf.Tensor>();
-    for (const n of model.params.trainableNames()) {
-      const z = tf.zerosLike(model.params.get(n));
-      state.set(`m/${n}`, z);
-      state.set(`v/${n}`, z);
-    }
-    trainer.optimizer.loadState(0, state);
-  });
-}
 
 function grayOf(b: Bytes8): GrayImage {
   return { width: b.width, height: b.height, data: fromBytes(b.data) };

@@ -34,7 +34,9 @@ export async function refineParams(img: GrayImage, template: GrayImage, start: A
   const g = Math.min(1, (2 * Math.max(tw, th)) / Math.max(img.width, img.height));
   const src = resizeArea(img, Math.max(8, Math.round(img.width * g)), Math.max(8, Math.round(img.height * g)));
   const [tx, ty, sx, sy, rot] = start;
-  const v = tf.variable(tf.tensor2d([[tx, ty, Math.log(sx), Math.log(sy), rot]]));
+  const init = tf.tensor2d([[tx, ty, Math.log(sx), Math.log(sy), rot]]);
+  const v = tf.variable(init);
+  init.dispose(); // tf.variable copies its initial value
   const srcT = tf.tensor4d(src.data, [1, src.height, src.width, 1]);
   const tmplT = tf.tensor4d(tmpl.data, [1, th, tw, 1]);
   const opt = tf.train.adam(opts.lr ?? 0.01);

@@ -45,7 +45,9 @@ export class AdamW {
   private slot(map: Map<string, tf.Variable>, name: string, like: tf.Variable): tf.Variable {
     let s = map.get(name);
     if (!s) {
-      s = tf.variable(tf.zerosLike(like), false);
+      const zeros = tf.zerosLike(like);
+      s = tf.variable(zeros, false);
+      zeros.dispose(); // tf.variable copies its initial value
       map.set(name, s);
     }
     return s;
@@ -67,7 +69,7 @@ export class AdamW {
       const name = rest.join('/');
       const map = kind === 'm' ? this.m : kind === 'v' ? this.v : undefined;
       if (!map) throw new Error(`AdamW: unexpected state entry ${key}`);
-      map.set(name, tf.variable(t.clone(), false));
+      map.set(name, tf.variable(t, false)); // a copy: the caller keeps (and disposes) t
     }
   }
 

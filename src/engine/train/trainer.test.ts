@@ -37,6 +37,7 @@ describe.skipIf(!HAS_SHARED)('training on real perturbed films (../shared/data/c
       id: `film${i}`, loc: locInput(p, L), src: resizeArea(p, srcSize.width, srcSize.height).data,
     }));
 
+    const baseline = tf.memory().numTensors;
     const model = new AlignmentModel(defaultStnConfig({ locSize: L, frame, seed: 3 }));
     const template = tf.tensor4d(tmpl, [1, frame.height, frame.width, 1]);
     const loss = new AlignmentLoss({ kind: 'ncc' }, { template });
@@ -76,5 +77,7 @@ describe.skipIf(!HAS_SHARED)('training on real perturbed films (../shared/data/c
     loss.dispose();
     template.dispose();
     model.dispose();
+    // Everything the run created — optimizer moments included — is gone again.
+    expect(tf.memory().numTensors).toBe(baseline);
   });
 });
