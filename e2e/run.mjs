@@ -23,6 +23,8 @@ const TMP = join(ROOT, 'e2e/.tmp');
 const SHARED = process.env.CXR_SHARED_DATA ?? resolve(ROOT, '../shared/data');
 const HAS_SHARED = existsSync(SHARED);
 const IDENTITY_LABEL = 'identity model — no trained weights shipped yet';
+/** With trained weights in models/default the app opens on them; without, on the identity model. */
+const SHIPPED_MODEL = existsSync(join(ROOT, 'models/default/model.json'));
 
 rmSync(TMP, { recursive: true, force: true });
 rmSync(ART, { recursive: true, force: true });
@@ -118,12 +120,18 @@ const sharedFiles = () => ({
 
 /** @type {[string, (ctx: any) => Promise<void | string>][]} */
 const scenarios = [
-  ['opens with no setup: identity model, shipped template, WebGPU first when available', async ({ page, origin }) => {
+  ['opens with no setup: the shipped model (or the identity model), shipped template, WebGPU first when available', async ({ page, origin }) => {
     await page.goto(origin);
     await bootReady(page);
     const st = await S(page, '(s) => ({ model: s.model, template: s.template.info, backend: s.backend })');
-    assert(st.model.label === IDENTITY_LABEL, `model label: ${st.model.label}`);
-    assert(await page.isVisible('[data-testid="identity-banner"]'), 'the identity-model banner is missing');
+    facts.defaultKind = st.model.kind;
+    if (SHIPPED_MODEL) {
+      assert(st.model.kind === 'shipped' && st.model.label !== IDENTITY_LABEL, `model: ${st.model.kind} ${st.model.label}`);
+      assert(!(await page.isVisible('[data-testid="identity-banner"]')), 'the identity-model banner shows although weights are shipped');
+    } else {
+      assert(st.model.label === IDENTITY_LABEL, `model label: ${st.model.label}`);
+      assert(await page.isVisible('[data-testid="identity-banner"]'), 'the identity-model banner is missing');
+    }
     assert(st.template.source === 'shipped', `template source ${st.template.source}`);
     const gpu = await page.evaluate(async () => !!(await navigator.gpu?.requestAdapter()));
     facts.webgpu = gpu;
@@ -165,7 +173,7 @@ const scenarios = [
     await allAligned(page);
     assert(await page.locator('[data-testid="thumb"] img').count() === 8, 'thumbnails are not shown');
     await shot(page, '03-images-demo');
-    // The identity model leaves the films as they are; test-time refinement undoes the random transforms.
+    // Test-time refinement fits each film to the template on top of the network.
     await tab(page, 'aligned');
     const score = `(s) => s.images.order.reduce((a, id) => a + (s.images.byId[id].result?.score ?? 0), 0) / s.images.order.length`;
     const plain = await S(page, score);
@@ -174,7 +182,10 @@ const scenarios = [
     await allAligned(page);
     const refined = await S(page, score);
     log(`  mean mismatch to the template: network ${plain.toFixed(3)} → refined ×25 ${refined.toFixed(3)}`);
-    assert(refined < plain * 0.8, 'refinement did not bring the demo films closer to the template');
+    // From the identity model refinement must undo most of the random transforms; after a
+    // trained network, which already aligns them, it must at least not make things worse.
+    if (SHIPPED_MODEL) assert(refined <= plain + 0.02, 'refinement made the demo films match the template worse');
+    else assert(refined < plain * 0.8, 'refinement did not bring the demo films closer to the template');
     await page.locator('[data-testid="pair"]').nth(2).click();
     await page.waitForSelector('[data-testid="compare-aligned"]');
     await shot(page, '03b-aligned-demo-refined');
@@ -346,7 +357,7 @@ const scenarios = [
 
     await tab(page, 'export');
     await page.click('[data-testid="reset-weights"]');
-    await waitFor(page, `(s) => s.model.kind === 'identity'`, null, 60_000, 'the reset to the default model');
+    await waitFor(page, `(s) => s.model.kind === '${facts.defaultKind}'`, null, 60_000, 'the reset to the default model');
 
     // The same films as before the reload.
     const films = HAS_SHARED ? [...sharedFiles().cxr.slice(0, 3), sharedFiles().dicom] : [0, 1, 2].map((i) => join(TMP, `film-${i}.png`));
