@@ -62,13 +62,7 @@ interface Corners {
  */
 function sampleCorners(image: tf.Tensor4D, grid: tf.Tensor4D): Corners {
   return tf.tidy(() => {
-    const [b, h, w, c] = image.shape;
-    const [, ho, wo] = grid.shape;
-    const n = ho * wo;
-    const flat = image.reshape([b * h * w, c]);
-    const g = grid.reshape([b * n, 2]);
-    const x = g.slice([0, 0], [b * n, 1]).add(1).mul(w / 2).sub(0.5);
-    const y = g.slice([0, 1], [b * n, 1]).add(1).mul(h / 2).sub(0.5);
+    const { b, h, w, n, flat, x, y } = pixelCoordinates(image, grid);
     const x0 = x.floor();
     const y0 = y.floor();
     const fx = x.sub(x0);
@@ -101,13 +95,7 @@ function sampleCorners(image: tf.Tensor4D, grid: tf.Tensor4D): Corners {
  */
 export function gridSampleDifferentiable(image: tf.Tensor4D, grid: tf.Tensor4D): tf.Tensor4D {
   return tf.tidy(() => {
-    const [b, h, w, c] = image.shape;
-    const [, ho, wo] = grid.shape;
-    const n = ho * wo;
-    const flat = image.reshape([b * h * w, c]);
-    const g = grid.reshape([b * n, 2]);
-    const x = g.slice([0, 0], [b * n, 1]).add(1).mul(w / 2).sub(0.5);
-    const y = g.slice([0, 1], [b * n, 1]).add(1).mul(h / 2).sub(0.5);
+    const { b, h, w, n, flat, x, y } = pixelCoordinates(image, grid);
     // floor() has a zero gradient, so the weights below carry d/dgrid.
     const x0 = x.floor();
     const y0 = y.floor();
@@ -125,8 +113,25 @@ export function gridSampleDifferentiable(image: tf.Tensor4D, grid: tf.Tensor4D):
       const wy = dy === 0 ? fy.neg().add(1) : fy;
       return tf.gather(flat, idx).mul(mask).mul(wx.mul(wy));
     };
-    return corner(0, 0).add(corner(1, 0)).add(corner(0, 1)).add(corner(1, 1)).reshape([b, ho, wo, c]) as tf.Tensor4D;
+    return corner(0, 0).add(corner(1, 0)).add(corner(0, 1)).add(corner(1, 1)).reshape([b, grid.shape[1], grid.shape[2], image.shape[3]]) as tf.Tensor4D;
   });
+}
+
+/**
+ * The image flattened to [B·H·W, C] and the grid's sample points in input
+ * pixel coordinates (align_corners=False: x_pix = ((x + 1)·W − 1)/2), [B·Ho·Wo, 1] each.
+ */
+function pixelCoordinates(image: tf.Tensor4D, grid: tf.Tensor4D) {
+  const [b, h, w, c] = image.shape;
+  const [, ho, wo] = grid.shape;
+  const n = ho * wo;
+  const g = grid.reshape([b * n, 2]);
+  return {
+    b, h, w, n,
+    flat: image.reshape([b * h * w, c]),
+    x: g.slice([0, 0], [b * n, 1]).add(1).mul(w / 2).sub(0.5),
+    y: g.slice([0, 1], [b * n, 1]).add(1).mul(h / 2).sub(0.5),
+  };
 }
 
 /** Row offset of each image's first pixel in the flattened batch, as int32 [B·N, 1]. */

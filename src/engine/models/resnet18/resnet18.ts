@@ -14,6 +14,23 @@ export const RESNET18_STAGES = [
 ] as const;
 
 export const RESNET18_FEATURES = 512;
+
+/** One BasicBlock: its parameter prefix, channels, stride and whether it has a 1x1 downsample branch. */
+export interface BlockSpec { name: string; cin: number; cout: number; stride: number; downsample: boolean }
+
+/** The eight BasicBlocks in order ("layer1.0" … "layer4.1"), shared by init, training and inference. */
+export const RESNET18_BLOCKS: readonly BlockSpec[] = (() => {
+  const blocks: BlockSpec[] = [];
+  let cin = 64;
+  for (const stage of RESNET18_STAGES) {
+    for (let block = 0; block < 2; block++) {
+      const stride = block === 0 ? stage.stride : 1;
+      blocks.push({ name: `${stage.name}.${block}`, cin, cout: stage.channels, stride, downsample: stride !== 1 || cin !== stage.channels });
+      cin = stage.channels;
+    }
+  }
+  return blocks;
+})();
 const BN_EPS = 1e-5;
 const BN_MOMENTUM = 0.1;
 
@@ -29,20 +46,14 @@ export function addResnet18Params(params: ParameterSet, prefix: string, seed: nu
   };
   conv('conv1', 7, 3, 64);
   bn('bn1', 64);
-  let cin = 64;
-  for (const stage of RESNET18_STAGES) {
-    for (let block = 0; block < 2; block++) {
-      const p = `${stage.name}.${block}`;
-      const stride = block === 0 ? stage.stride : 1;
-      conv(`${p}.conv1`, 3, cin, stage.channels);
-      bn(`${p}.bn1`, stage.channels);
-      conv(`${p}.conv2`, 3, stage.channels, stage.channels);
-      bn(`${p}.bn2`, stage.channels);
-      if (stride !== 1 || cin !== stage.channels) {
-        conv(`${p}.downsample.0`, 1, cin, stage.channels);
-        bn(`${p}.downsample.1`, stage.channels);
-      }
-      cin = stage.channels;
+  for (const { name: p, cin, cout, downsample } of RESNET18_BLOCKS) {
+    conv(`${p}.conv1`, 3, cin, cout);
+    bn(`${p}.bn1`, cout);
+    conv(`${p}.conv2`, 3, cout, cout);
+    bn(`${p}.bn2`, cout);
+    if (downsample) {
+      conv(`${p}.downsample.0`, 1, cin, cout);
+      bn(`${p}.downsample.1`, cout);
     }
   }
 }
@@ -90,19 +101,11 @@ export function resnet18Forward(params: ParameterSet, prefix: string, x: tf.Tens
   let h = convBn(x, 'conv1', 'bn1', 2, 3, true);
   // After ReLU every value is ≥ 0, so zero padding equals PyTorch's −∞ padding for max-pool.
   h = tf.maxPool(tf.pad(h, pad(1)), 3, 2, 'valid');
-  let cin = 64;
-  for (const stage of RESNET18_STAGES) {
-    for (let block = 0; block < 2; block++) {
-      const p = `${stage.name}.${block}`;
-      const stride = block === 0 ? stage.stride : 1;
-      const identity = stride !== 1 || cin !== stage.channels
-        ? convBn(h, `${p}.downsample.0`, `${p}.downsample.1`, stride, 0, false)
-        : h;
-      let y = convBn(h, `${p}.conv1`, `${p}.bn1`, stride, 1, true);
-      y = convBn(y, `${p}.conv2`, `${p}.bn2`, 1, 1, false);
-      h = tf.relu(y.add(identity));
-      cin = stage.channels;
-    }
+  for (const { name: p, stride, downsample } of RESNET18_BLOCKS) {
+    const identity = downsample ? convBn(h, `${p}.downsample.0`, `${p}.downsample.1`, stride, 0, false) : h;
+    let y = convBn(h, `${p}.conv1`, `${p}.bn1`, stride, 1, true);
+    y = convBn(y, `${p}.conv2`, `${p}.bn2`, 1, 1, false);
+    h = tf.relu(y.add(identity));
   }
   if (opts.training) params.markChanged();
   return h.mean([1, 2]) as tf.Tensor2D;
@@ -134,16 +137,10 @@ export class FoldedResnet18 {
       this.folded.set(conv, { w: tf.keep(pair.w), b: tf.keep(pair.b) });
     };
     add('conv1', 'bn1');
-    let cin = 64;
-    for (const stage of RESNET18_STAGES) {
-      for (let block = 0; block < 2; block++) {
-        const p = `${stage.name}.${block}`;
-        const stride = block === 0 ? stage.stride : 1;
-        add(`${p}.conv1`, `${p}.bn1`);
-        add(`${p}.conv2`, `${p}.bn2`);
-        if (stride !== 1 || cin !== stage.channels) add(`${p}.downsample.0`, `${p}.downsample.1`);
-        cin = stage.channels;
-      }
+    for (const { name: p, downsample } of RESNET18_BLOCKS) {
+      add(`${p}.conv1`, `${p}.bn1`);
+      add(`${p}.conv2`, `${p}.bn2`);
+      if (downsample) add(`${p}.downsample.0`, `${p}.downsample.1`);
     }
     this.builtFor = this.params.version;
   }
@@ -158,16 +155,10 @@ export class FoldedResnet18 {
       };
       let h = conv(x, 'conv1', 2, 3, true);
       h = tf.maxPool(tf.pad(h, pad(1)), 3, 2, 'valid');
-      let cin = 64;
-      for (const stage of RESNET18_STAGES) {
-        for (let block = 0; block < 2; block++) {
-          const p = `${stage.name}.${block}`;
-          const stride = block === 0 ? stage.stride : 1;
-          const identity = stride !== 1 || cin !== stage.channels ? conv(h, `${p}.downsample.0`, stride, 0, false) : h;
-          const y = conv(h, `${p}.conv1`, stride, 1, true);
-          h = conv(y, `${p}.conv2`, 1, 1, false, identity);
-          cin = stage.channels;
-        }
+      for (const { name: p, stride, downsample } of RESNET18_BLOCKS) {
+        const identity = downsample ? conv(h, `${p}.downsample.0`, stride, 0, false) : h;
+        const y = conv(h, `${p}.conv1`, stride, 1, true);
+        h = conv(y, `${p}.conv2`, 1, 1, false, identity);
       }
       return h.mean([1, 2]) as tf.Tensor2D;
     });
