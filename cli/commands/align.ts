@@ -59,6 +59,8 @@ export interface AlignSummary {
   transformsCsv: string;
   /** Milliseconds spent per stage, summed over the run (for profiling). */
   stageMs: Record<string, number>;
+  /** Throughput after the first batch (model load, worker start-up and warm-up excluded). */
+  steady: { images: number; seconds: number };
 }
 
 interface Done {
@@ -136,6 +138,8 @@ export async function alignCommand(opts: AlignOptions): Promise<AlignSummary> {
   const results: (Done | undefined)[] = new Array(work.length);
   let finishing: Promise<void>[] = [];
   let interrupted = false;
+  let steadyFrom = 0;
+  let firstBatch = 0;
   // Prepare up to this many batches ahead of the network (bounded memory: depth x batch films).
   const depth = threads > 0 ? 2 + Math.ceil(threads / 2) : 1;
   try {
@@ -161,6 +165,7 @@ export async function alignCommand(opts: AlignOptions): Promise<AlignSummary> {
         : ok.map((r) => ({ width: L, height: L, data: r.loc })); // locInput of an L x L copy is itself
       const matrices = await predictMatrices(model, images, batchSize, template ? { template, iterations: refine } : undefined);
       stageMs[template ? 'refine' : 'predict'] += performance.now() - ps;
+      if (k === 0) { steadyFrom = performance.now(); firstBatch = ok.length; }
       // Bound the writes in flight to about two batches.
       if (finishing.length > 2 * batchSize) {
         const fs = performance.now();
@@ -212,7 +217,8 @@ export async function alignCommand(opts: AlignOptions): Promise<AlignSummary> {
     + `(${(ok.length / Math.max(seconds, 1e-9)).toFixed(1)} img/s); ${failed.length} failed`
     + `${failed.length ? `:\n${failed.map((f) => `  ${f.key}: ${f.reason}`).join('\n')}` : ''}`);
   log(`wrote ${jsonPath} and ${csvPath}`);
-  return { total, aligned: ok.length, failed, interrupted, seconds, transformsJson: jsonPath, transformsCsv: csvPath, stageMs };
+  const steady = { images: Math.max(0, ok.length - firstBatch), seconds: steadyFrom ? (performance.now() - steadyFrom) / 1000 : 0 };
+  return { total, aligned: ok.length, failed, interrupted, seconds, transformsJson: jsonPath, transformsCsv: csvPath, stageMs, steady };
 }
 
 /**
