@@ -233,9 +233,11 @@ function runCaseChild(c: BenchCase, o: { batch: number; runs: number; warmup: nu
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
   const line = r.stdout.split('\n').reverse().find((l) => l.startsWith('{'));
   const why = () => {
-    const text = `${r.stderr ?? ''}\n${r.stdout ?? ''}`;
-    const msg = /RuntimeError: [^\n]*|Error: [^\n]*|Aborted\([^\n]*/.exec(text)?.[0] ?? (text.trim().split('\n').pop() || `exit ${r.status ?? r.signal}`);
-    return msg.length > 160 ? `${msg.slice(0, 157)}…` : msg;
+    // The child's last stderr line is the CLI's own "cxr-align bench: <message>".
+    const last = (r.stderr ?? '').trim().split('\n').filter((l) => l.trim()).pop() ?? '';
+    const msg = last.replace(/^cxr-align bench:\s*/, '') || `exit ${r.status ?? r.signal}`;
+    const hint = /out of bounds|Aborted|memory/i.test(msg) ? ' (WASM heap exhausted: the 4 GB wasm32 limit)' : '';
+    return `${msg.length > 160 ? `${msg.slice(0, 157)}…` : msg}${hint}`;
   };
   if (!line) {
     return { ...c, batch: o.batch, runs: 0, warmup: 0, inferMsPerImage: NaN, netMsPerImage: NaN, warpMsPerImage: NaN, peakRssMb: NaN, peakTensorMb: NaN, error: why() };
