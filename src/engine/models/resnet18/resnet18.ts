@@ -1,5 +1,6 @@
 import * as tf from '../../tf';
 import { init, seedStream, type ParameterSet } from '../params';
+import { batchNormTrain } from './batch-norm-train';
 
 /**
  * ResNet18 with torchvision's exact topology (7x7/2 conv, BN, 3x3/2 max-pool,
@@ -86,16 +87,15 @@ export function resnet18Forward(params: ParameterSet, prefix: string, x: tf.Tens
     if (!training) {
       return tf.batchNorm(y, P(`${bn}.running_mean`), P(`${bn}.running_var`), beta, gamma, BN_EPS) as tf.Tensor4D;
     }
-    const { mean, variance } = tf.moments(y, [0, 1, 2]);
     const n = y.size / y.shape[3];
-    tf.tidy(() => {
+    // One op with a closed-form gradient: as elementwise ops, autodiff kept every
+    // full-size intermediate and a 320² batch of 8 overflowed the 4 GB WASM heap.
+    return batchNormTrain(y, gamma as tf.Tensor1D, beta as tf.Tensor1D, BN_EPS, (mean, variance) => {
       const rm = P(`${bn}.running_mean`);
       const rv = P(`${bn}.running_var`);
-      const unbiased = variance.mul(n / Math.max(n - 1, 1));
       rm.assign(rm.mul(1 - BN_MOMENTUM).add(mean.mul(BN_MOMENTUM)));
-      rv.assign(rv.mul(1 - BN_MOMENTUM).add(unbiased.mul(BN_MOMENTUM)));
+      rv.assign(rv.mul(1 - BN_MOMENTUM).add(variance.mul((n / Math.max(n - 1, 1)) * BN_MOMENTUM)));
     });
-    return y.sub(mean).mul(variance.add(BN_EPS).rsqrt()).mul(gamma).add(beta);
   };
 
   let h = convBn(x, 'conv1', 'bn1', 2, 3, true);

@@ -33,10 +33,9 @@ export class AlignmentModel {
    * channels and ImageNet-normalised, as the seed code feeds torchvision.
    */
   static normalizeInput(gray: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => {
-      const rgb = tf.concat([gray, gray, gray], 3);
-      return rgb.sub(tf.tensor1d(IMAGENET_MEAN)).div(tf.tensor1d(IMAGENET_STD)) as tf.Tensor4D;
-    });
+    return tf.tidy(() =>
+      // Broadcasting [B, L, L, 1] against per-channel constants tiles and normalises in two ops.
+      gray.mul(tf.tensor1d(IMAGENET_STD.map((s) => 1 / s))).sub(tf.tensor1d(IMAGENET_MEAN.map((m, i) => m / IMAGENET_STD[i]))) as tf.Tensor4D);
   }
 
   /** Raw head outputs [B, 5]. `training` selects batch-norm batch statistics. */
