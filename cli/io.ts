@@ -36,8 +36,3 @@ export function removeSync(path: string): void {
   rmSync(path, { recursive: true, force: true });
 }
 
-/** RFC 4180 field quoting. */
-export function csvField(v: string | number): string {
-  const s = String(v);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}

@@ -19,7 +19,8 @@ import { InlineRunner, WorkerPool, type JobRunner, type Prepared } from '../alig
 import { formatOptions, formatSize, parseArgs, parseSize, UsageError, type OptionSpecs } from '../args';
 import { setupBackend } from '../backend';
 import { collectInputs, type InputFile } from '../files';
-import { csvField, writeFileAtomicSync } from '../io';
+import { writeFileAtomicSync } from '../io';
+import { transformsCsv, transformsJson } from '../../src/engine/export/transforms-file';
 import { loadCliModel, modelTemplate, readImageFile } from '../model';
 import { ProgressBar, formatDuration, silentSink, stderrSink, type ProgressSink } from '../progress';
 
@@ -69,9 +70,6 @@ interface Done {
   matrix: AffineMatrix;
   size: Size;
 }
-
-const CONVENTION = 'PyTorch affine_grid normalized coordinates, align_corners=False; '
-  + 'each matrix maps output-frame points to input points (see src/engine/affine/affine.ts)';
 
 export async function alignCommand(opts: AlignOptions): Promise<AlignSummary> {
   const log = opts.log ?? ((m: string) => console.error(m));
@@ -209,8 +207,9 @@ export async function alignCommand(opts: AlignOptions): Promise<AlignSummary> {
   const ok = results.filter((d): d is Done => d !== undefined);
   bar.finish();
 
-  writeFileAtomicSync(csvPath, `path,a,b,c,d,e,f,tx,ty,sx,sy,theta,width,height\n${ok.map((d) => `${[csvField(d.key), ...d.matrix.flat(), ...d.params, d.size.width, d.size.height].join(',')}\n`).join('')}`);
-  writeFileAtomicSync(jsonPath, transformsJson(ok, frame, description, failed));
+  const entries = ok.map((d) => ({ name: d.key, matrix: d.matrix, params: d.params, size: d.size }));
+  writeFileAtomicSync(csvPath, transformsCsv(entries));
+  writeFileAtomicSync(jsonPath, transformsJson(frame, description, entries, failed.map((f) => ({ name: f.key, reason: f.reason }))));
   const seconds = (performance.now() - t0) / 1000;
   const total = files.length + missing.length;
   log(`${interrupted ? 'interrupted: ' : ''}aligned ${ok.length} of ${total} file(s) in ${formatDuration(seconds)} `
@@ -228,22 +227,6 @@ export async function alignCommand(opts: AlignOptions): Promise<AlignSummary> {
  */
 export function defaultWorkers(): number {
   return Math.max(1, Math.min(2, availableParallelism() - 1));
-}
-
-function transformsJson(done: Done[], frame: Size | 'original', model: string, failed: AlignSummary['failed']): string {
-  // Hand-written so each entry is one line: readable, and diffable between runs.
-  const obj = (entries: string[]) => (entries.length ? `{\n${entries.join(',\n')}\n }` : '{}');
-  const q = JSON.stringify;
-  const parts = [
-    ` "frame": ${frame === 'original' ? '"original"' : q({ width: frame.width, height: frame.height })}`,
-    ` "convention": ${q(CONVENTION)}`,
-    ` "model": ${q(model)}`,
-    ` "transforms": ${obj(done.map((d) => `  ${q(d.key)}: ${q(d.matrix)}`))}`,
-    ` "params": ${obj(done.map((d) => `  ${q(d.key)}: ${q(d.params)}`))}`,
-  ];
-  if (frame === 'original') parts.push(` "sizes": ${obj(done.map((d) => `  ${q(d.key)}: ${q([d.size.width, d.size.height])}`))}`);
-  parts.push(` "failed": ${obj(failed.map((f) => `  ${q(f.key)}: ${q(f.reason)}`))}`);
-  return `{\n${parts.join(',\n')}\n}\n`;
 }
 
 export const ALIGN_OPTIONS: OptionSpecs = {

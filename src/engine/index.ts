@@ -18,3 +18,4 @@ export * from './io';
 export { resizeArea, crop } from './image/resize';
 export { initBackend, trySetBackend, BACKEND_PREFERENCE, type BackendName, type BackendOptions } from './backend/backends';
 export * from './eval';
+export * from './export/transforms-file';

@@ -1,52 +1,5 @@
-import type { AffineMatrix, AffineParams, Size } from '../../engine/affine/affine';
 
-export interface TransformEntry {
-  /** The input's name as the user loaded it (relative path for folders): the key, as the CLI's. */
-  name: string;
-  matrix: AffineMatrix;
-  params: AffineParams;
-  /** Size of the PNG written for it. */
-  size: Size;
-}
-
-export const CONVENTION = 'PyTorch affine_grid normalized coordinates, align_corners=False; '
-  + 'each matrix maps output-frame points to input points (see src/engine/affine/affine.ts)';
-
-/**
- * transforms.json exactly as the CLI writes it (`cxr-align align`, see the
- * README), so files from either tool read the same: the frame (or "original"
- * when each film keeps its size, then `sizes` lists them as [width, height]),
- * the convention, the model, matrices and (tx, ty, sx, sy, θ) keyed by input,
- * and the inputs that could not be read. One entry per line, as the CLI does.
- */
-export function transformsJson(
-  frame: Size | 'original', model: string, entries: readonly TransformEntry[], failed: readonly { name: string; reason: string }[] = [],
-): string {
-  const q = JSON.stringify;
-  const obj = (lines: string[]) => (lines.length ? `{\n${lines.join(',\n')}\n }` : '{}');
-  const parts = [
-    ` "frame": ${frame === 'original' ? '"original"' : q({ width: frame.width, height: frame.height })}`,
-    ` "convention": ${q(CONVENTION)}`,
-    ` "model": ${q(model)}`,
-    ` "transforms": ${obj(entries.map((e) => `  ${q(e.name)}: ${q(e.matrix)}`))}`,
-    ` "params": ${obj(entries.map((e) => `  ${q(e.name)}: ${q(e.params)}`))}`,
-  ];
-  if (frame === 'original') parts.push(` "sizes": ${obj(entries.map((e) => `  ${q(e.name)}: ${q([e.size.width, e.size.height])}`))}`);
-  parts.push(` "failed": ${obj(failed.map((f) => `  ${q(f.name)}: ${q(f.reason)}`))}`);
-  return `{\n${parts.join(',\n')}\n}\n`;
-}
-
-export const CSV_HEADER = 'path,a,b,c,d,e,f,tx,ty,sx,sy,theta,width,height';
-
-/** transforms.csv as the CLI writes it: one row per aligned film, with its output size. */
-export function transformsCsv(entries: readonly TransformEntry[]): string {
-  const rows = entries.map((e) => [csvField(e.name), ...e.matrix.flat(), ...e.params, e.size.width, e.size.height].join(','));
-  return `${[CSV_HEADER, ...rows].join('\n')}\n`;
-}
-
-function csvField(s: string): string {
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
+export { CONVENTION, CSV_HEADER, transformsCsv, transformsJson, type TransformEntry } from '../../engine/export/transforms-file';
 
 /**
  * Zip entry names for aligned PNGs: the input's path with its extension

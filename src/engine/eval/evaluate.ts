@@ -2,6 +2,7 @@ import { determinant, paramsToMatrix, type AffineMatrix, type Size } from '../af
 import type { GrayImage } from '../io/gray-image';
 import { warpImage } from '../align/align';
 import { Rng } from '../train/rng';
+import { csvField } from '../export/transforms-file';
 import { canvasMatrix, CANVAS_SCALE, cutFraction, frameDisagreementPx, frameRegion, pairwiseDice, toBitMask, type BitMask } from './metrics';
 
 /** Anything that maps a film to a frame matrix: a model, a model + refinement, identity, elastix. */
@@ -120,11 +121,6 @@ export function perImageCsv(summary: EvalSummary): string {
     rows.push([p.name, summary.aligner, p.diceUncut.toFixed(4), p.diceFrame.toFixed(4), p.cut.toFixed(4), p.mirrored, p.equivariancePx.toFixed(3), ...p.matrix.flat().map((v) => v.toFixed(6))].map(csvField).join(','));
   }
   return rows.join('\n') + '\n';
-}
-
-function csvField(v: unknown): string {
-  const s = String(v);
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 /** A fixed-width table of summaries, one row per aligner. */
