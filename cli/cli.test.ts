@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  AlignmentModel, decodeImage, defaultStnConfig, modelFiles, paramsToMatrix, serializeModel, tf, warpImage, type AffineMatrix,
+  AlignmentModel, decodeImage, resizeArea, defaultStnConfig, modelFiles, paramsToMatrix, serializeModel, tf, warpImage, type AffineMatrix,
 } from '../src/engine/index';
 import { sharedPath } from '../src/testing/shared-data';
 import { alignCommand, runAlign } from './commands/align';
@@ -199,6 +199,34 @@ describe.skipIf(!HAS_CXR14)('cxr-align CLI on real films (../shared/data/cxr14)'
     expect(resumedLog.map((l) => [l.step, l.loss])).toEqual(lines.map((l) => [l.step, l.loss]));
   });
 
+  it('train --targets: learns from align\'s transforms.json (margin undone), refuses a file naming no training film', async () => {
+    const { dir } = filmFolder('in-tg', 4);
+    // The teacher is the init model itself, with a head that ignores the features (so batch-norm's training
+    // mode cannot change its output): at step 0 the target term is 0 — unless the margin were mishandled.
+    const m = new AlignmentModel(defaultStnConfig({ locSize: 64, frame: { width: 48, height: 60 }, seed: 5, margin: { left: 0.1, right: 0.1, top: 0.1, bottom: 0.05 } }));
+    m.params.assign('head.fc2.bias', tf.tensor1d([0.15, -0.1, -0.4, -0.3, 0.2]));
+    const teacherDir = join(tmp, 'model-tg');
+    mkdirSync(teacherDir);
+    for (const [name, bytes] of modelFiles(await serializeModel(m))) writeFileSync(join(teacherDir, name), bytes);
+    m.dispose();
+    const teacher = await alignCommand({ inputs: [dir], out: join(tmp, 'out-tg'), model: teacherDir, ...quiet });
+    const base: Omit<TrainOptions, 'out'> = {
+      images: dir, steps: 1, batch: 4, lr: 1e-9, frame: { width: 32, height: 40 }, init: teacherDir, augment: false,
+      margin: { left: 0.1, right: 0.1, top: 0.1, bottom: 0.05 }, sampleEvery: 0, checkpointEvery: 0, targetWeight: 5, ...quiet,
+    };
+    const same = await trainCommand({ ...base, out: join(tmp, 'run-tg'), targets: teacher.transformsJson });
+    const t = JSON.parse(readFileSync(teacher.transformsJson, 'utf8'));
+    const idFile = join(tmp, 'identity-targets.json');
+    writeFileSync(idFile, JSON.stringify({ transforms: Object.fromEntries(Object.keys(t.transforms).map((k) => [k, [[1, 0, 0], [0, 1, 0]]])) }));
+    const other = await trainCommand({ ...base, out: join(tmp, 'run-tg2'), targets: idFile });
+    console.log(`step-0 target term: own matrices ${same.reports[0].parts.target.toExponential(2)}, identity ${other.reports[0].parts.target.toExponential(2)}`);
+    expect(same.reports[0].parts.target).toBeLessThan(1e-9);
+    expect(other.reports[0].parts.target).toBeGreaterThan(0.01);
+    expect(same.reports[0].loss).toBeCloseTo(same.reports[0].parts.lncc + 5 * same.reports[0].parts.target, 5);
+    writeFileSync(idFile, JSON.stringify({ transforms: { 'elsewhere.png': [[1, 0, 0], [0, 1, 0]] } }));
+    await expect(trainCommand({ ...base, out: join(tmp, 'run-tg3'), targets: idFile })).rejects.toThrow(/none of its 1 names matches a training film/);
+  });
+
   it('canonical: writes the mean and the lung crop', async () => {
     const out = join(tmp, 'canon', 'chest.png');
     const r = await canonicalCommand({ images: CXR14, n: 12, out, meanSize: { width: 128, height: 128 }, ...quiet });
@@ -210,5 +238,27 @@ describe.skipIf(!HAS_CXR14)('cxr-align CLI on real films (../shared/data/cxr14)'
     expect(crop.width).toBe(r.size.width);
     const fixed = await canonicalCommand({ images: CXR14, n: 4, crop: '10,20,60,50', out: join(tmp, 'canon', 'fixed.png'), meanSize: { width: 128, height: 128 }, ...quiet });
     expect(fixed.size).toEqual({ width: 60, height: 50 });
+  });
+
+  it('canonical --model: the mean of the films as the shipped model aligns them matches its template better than the plain mean', async () => {
+    const out = join(tmp, 'canon', 'aligned.png');
+    const r = await canonicalCommand({ images: CXR14, n: 16, out, model: 'models/default', ...quiet });
+    expect(r.used).toBe(16);
+    const aligned = decodeImage(new Uint8Array(readFileSync(out)), out);
+    const template = decodeImage(new Uint8Array(readFileSync('models/default/template.png')), 'template');
+    expect([aligned.width, aligned.height]).toEqual([256, 320]);
+    const plain = await canonicalCommand({ images: CXR14, n: 16, out: join(tmp, 'canon', 'plain.png'), meanSize: { width: 256, height: 320 }, ...quiet });
+    const plainMean = decodeImage(new Uint8Array(readFileSync(plain.meanOut)), plain.meanOut);
+    const ncc = (a: Float32Array, b: Float32Array) => {
+      const m = (x: Float32Array) => x.reduce((s, v) => s + v, 0) / x.length;
+      const [ma, mb] = [m(a), m(b)];
+      let ab = 0, aa = 0, bb = 0;
+      for (let i = 0; i < a.length; i++) { ab += (a[i] - ma) * (b[i] - mb); aa += (a[i] - ma) ** 2; bb += (b[i] - mb) ** 2; }
+      return ab / Math.sqrt(aa * bb);
+    };
+    const t = resizeArea(template, 256, 320).data;
+    const [withModel, withoutModel] = [ncc(aligned.data, t), ncc(plainMean.data, t)];
+    console.log(`NCC with the template: aligned mean ${withModel.toFixed(3)}, plain mean ${withoutModel.toFixed(3)}`);
+    expect(withModel).toBeGreaterThan(withoutModel + 0.1);
   });
 });

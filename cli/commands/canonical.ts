@@ -2,12 +2,15 @@
  * `cxr-align canonical`: the canonical chest — the mean of N films and its
  * lung crop (found automatically, or given as x,y,w,h in the mean's pixels).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import {
-  ImageDecodeError, MeanImageBuilder, canonicalFromMean, decodeImage, encodePng, parseBox, type Box,
+  ImageDecodeError, MeanImageBuilder, canonicalFromMean, compose, decodeImage, encodePng, invert, marginMatrix, parseBox,
+  predictMatrices, warpImage, type Box, type GrayImage,
 } from '../../src/engine/index';
+import { loadModelDir, modelDir, readImageFile } from '../model';
+import { setupBackend } from '../backend';
 import { formatOptions, parseArgs, UsageError, type OptionSpecs, type Size } from '../args';
 import { walkFolder } from '../files';
 import { ProgressBar, silentSink, stderrSink, type ProgressSink } from '../progress';
@@ -23,6 +26,16 @@ export interface CanonicalOptions {
   meanOut?: string;
   /** Size every film is resized to before averaging. */
   meanSize?: Size;
+  /**
+   * Groupwise sharpening: align every film with this model into its matched
+   * region (the frame without the model's margin) before averaging. The mean
+   * is then the canonical chest itself (no lung crop unless `crop` is a box).
+   */
+  model?: string;
+  /** With `model`: test-time refinement steps toward `template` for each film. */
+  refine?: number;
+  /** With `refine`: the template to refine toward (default: the model folder's template.png). */
+  template?: string;
   sink?: ProgressSink;
   log?: (msg: string) => void;
 }
@@ -43,19 +56,44 @@ export function spreadIndices(total: number, n: number): number[] {
   return Array.from({ length: n }, (_, i) => Math.floor(((i + 0.5) * total) / n));
 }
 
+/** A model (plus optional refinement) that warps each film into its matched region. */
+async function loadAligner(dir: string, refine: number, templatePath: string | undefined, log: (m: string) => void) {
+  const { model } = await loadModelDir(dir);
+  const tPath = templatePath ?? join(modelDir(dir), 'template.png');
+  if (refine > 0 && !existsSync(tPath)) {
+    model.dispose();
+    throw new UsageError(`--refine needs a template: ${tPath} does not exist (pass --template PNG)`);
+  }
+  const template = refine > 0 ? readImageFile(tPath) : undefined;
+  // The matched region, not the exported frame: undo the model's margin.
+  const toRegion = invert(marginMatrix(model.config.margin));
+  log(`aligning each film with ${dir}${refine > 0 ? ` + ${refine} refinement steps toward ${tPath}` : ''} before averaging`);
+  return {
+    frame: model.config.frame,
+    async warp(img: GrayImage, frame: Size): Promise<GrayImage> {
+      const [m] = await predictMatrices(model, [img], 1, template ? { template, iterations: refine } : undefined);
+      return warpImage(img, compose(m, toRegion), frame);
+    },
+    dispose: () => model.dispose(),
+  };
+}
+
 export async function canonicalCommand(opts: CanonicalOptions): Promise<CanonicalResult> {
   const log = opts.log ?? ((m: string) => console.error(m));
   const { files } = walkFolder(opts.images);
   if (files.length === 0) throw new UsageError(`no image files in ${opts.images}`);
   const picked = spreadIndices(files.length, opts.n ?? 1000).map((i) => files[i]);
-  const size = opts.meanSize ?? { width: 512, height: 512 };
+  if (opts.model) await setupBackend('auto', log);
+  const aligner = opts.model ? await loadAligner(opts.model, opts.refine ?? 0, opts.template, log) : undefined;
+  const size = opts.meanSize ?? aligner?.frame ?? { width: 512, height: 512 };
   const mean = new MeanImageBuilder(size.width, size.height);
   const failed: CanonicalResult['failed'] = [];
   const bar = new ProgressBar(picked.length, 'img', opts.sink ?? stderrSink());
   for (const rel of picked) {
     const path = join(opts.images, rel);
     try {
-      mean.add(decodeImage(new Uint8Array(await readFile(path)), path));
+      const img = decodeImage(new Uint8Array(await readFile(path)), path);
+      mean.add(aligner ? await aligner.warp(img, size) : img);
       bar.tick(1);
     } catch (e) {
       const reason = e instanceof ImageDecodeError ? e.reason : (e as Error).message;
@@ -66,9 +104,13 @@ export async function canonicalCommand(opts: CanonicalOptions): Promise<Canonica
   }
   bar.finish();
   if (mean.count === 0) throw new Error(`none of the ${picked.length} files in ${opts.images} could be read`);
+  aligner?.dispose();
   const m = mean.result();
   const box = opts.crop && opts.crop !== 'auto' ? parseBox(opts.crop) : undefined;
-  const c = canonicalFromMean(m, { box });
+  // Films aligned to the matched region already are the lung region: keep the whole mean.
+  const c = aligner && !box
+    ? { template: m, box: { x: 0, y: 0, width: m.width, height: m.height }, lungBox: { x: 0, y: 0, width: m.width, height: m.height } }
+    : canonicalFromMean(m, { box });
   const meanOut = opts.meanOut ?? `${opts.out.slice(0, opts.out.length - extname(opts.out).length)}-mean.png`;
   mkdirSync(dirname(opts.out) || '.', { recursive: true });
   mkdirSync(dirname(meanOut) || '.', { recursive: true });
@@ -87,20 +129,26 @@ export const CANONICAL_OPTIONS: OptionSpecs = {
   crop: { type: 'string', meta: 'auto|x,y,w,h', default: 'auto', help: 'lung crop: found automatically (+ margin), or a box in the mean\'s pixels' },
   out: { type: 'string', required: true, meta: 'PNG', alias: 'o', help: 'the canonical chest (the crop)' },
   'mean-out': { type: 'string', meta: 'PNG', help: 'the uncropped mean image (default: OUT with "-mean" before .png)' },
-  'mean-size': { type: 'size', meta: 'WxH', default: '512x512', help: 'size every film is resized to before averaging' },
+  'mean-size': { type: 'size', meta: 'WxH', help: 'size of the mean (default 512x512; with --model, the model\'s frame)' },
+  model: { type: 'string', meta: 'DIR', help: 'align every film with this model (into its matched region) before averaging: groupwise sharpening' },
+  refine: { type: 'int', meta: 'N', default: 0, help: 'with --model: N refinement steps toward the template per film' },
+  template: { type: 'string', meta: 'PNG', help: 'with --refine: the template (default: the model folder\'s template.png)' },
   quiet: { type: 'boolean', alias: 'q', help: 'no progress bar' },
 };
 
 export const CANONICAL_USAGE = `Usage: cxr-align canonical --images DIR --out PNG [options]
 
 Averages N films and crops the mean to the lungs: the template that training
-aligns to.
+aligns to. With --model, averages the films as that model aligns them
+(groupwise sharpening; repeat with the sharper template).
 
 ${formatOptions(CANONICAL_OPTIONS)}
 
 Examples:
   cxr-align canonical --images ~/cxr14/images --n 1000 --out models/canonical-chest.png
-  cxr-align canonical --images ~/cxr14/images --crop 70,60,380,280 --out chest.png`;
+  cxr-align canonical --images ~/cxr14/images --crop 70,60,380,280 --out chest.png
+  # sharpen: the mean of the films as a model (+ refinement) aligns them
+  cxr-align canonical --images ~/cxr14/images --n 500 --model models/default --refine 50 --out sharper.png`;
 
 export async function runCanonical(argv: string[]): Promise<number> {
   const a = parseArgs(argv, CANONICAL_OPTIONS);
@@ -108,7 +156,8 @@ export async function runCanonical(argv: string[]): Promise<number> {
   const v = a.values;
   const r = await canonicalCommand({
     images: v.images as string, n: v.n as number, crop: v.crop as string, out: v.out as string,
-    meanOut: v['mean-out'] as string | undefined, meanSize: v['mean-size'] as Size,
+    meanOut: v['mean-out'] as string | undefined, meanSize: v['mean-size'] as Size | undefined,
+    model: v.model as string | undefined, refine: v.refine as number, template: v.template as string | undefined,
     sink: v.quiet ? silentSink : undefined,
   });
   return 0;

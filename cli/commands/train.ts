@@ -15,11 +15,11 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import {
-  AlignmentLoss, AlignmentModel, DEFAULT_AUGMENT, IDENTITY_MATRIX, Trainer, batchIndices, decodeImage, defaultStnConfig,
+  AlignmentLoss, AlignmentModel, DEFAULT_AUGMENT, IDENTITY_MATRIX, Trainer, compose, invert, marginMatrix, readTransformsJson, type AffineMatrix, batchIndices, decodeImage, defaultStnConfig,
   defaultTrainerSettings, encodePng, modelFiles, paramsRows, paramsToMatrix, randomVgg, resizeArea, serializeModel, tf,
-  vggFromLayersModel, type FrameMargin, type GrayImage, type LossSpec, type PerceptualNet, type Size, type StepReport, type TrainerSettings,
+  vggFromLayersModel, type AugmentSettings, type FrameMargin, type GrayImage, type LossSpec, type PerceptualNet, type Size, type StepReport, type TrainerSettings,
 } from '../../src/engine/index';
 import { warpImageHost } from '../../src/engine/align/warp-host';
 import { formatOptions, formatSize, parseArgs, UsageError, type OptionSpecs } from '../args';
@@ -60,6 +60,8 @@ export interface TrainOptions {
   margin?: FrameMargin;
   seed?: number;
   augment?: boolean;
+  /** Augmentation ranges (defaults: DEFAULT_AUGMENT's). */
+  augmentRange?: Partial<Pick<AugmentSettings, 'shift' | 'scale' | 'rotateDeg'>>;
   maxImages?: number;
   checkpointEvery?: number;
   sampleEvery?: number;
@@ -69,6 +71,13 @@ export interface TrainOptions {
   resume?: string;
   /** Start from a model folder's weights (fine-tuning: new template, fresh optimizer, step 0). */
   init?: string;
+  /**
+   * A transforms.json (as `align` writes it, for a model with this run's margin)
+   * whose matrices the network also learns to reproduce: e.g. `align --refine`'s.
+   */
+  targets?: string;
+  /** Weight of that term (default 1 when targets are given). */
+  targetWeight?: number;
   /** Store the final model/ in float16 (half the size). */
   float16?: boolean;
   backend?: BackendChoice;
@@ -102,6 +111,8 @@ interface RunState {
   loss: LossSpec;
   perceptual: string | null;
   template: string;
+  /** The --targets file, when the run learns from a teacher's matrices. */
+  targets?: string;
   images: { dir: string; count: number; listHash: string; maxImages: number };
   savedAt: string;
 }
@@ -128,6 +139,23 @@ async function loadPerceptual(spec: string, seed: number): Promise<PerceptualNet
     }
   }
   return vggFromLayersModel(json, files, jsonPath);
+}
+
+/**
+ * The teacher matrices of --targets, one per training film (by relative path,
+ * else by file name), turned from output-frame matrices (what `align` writes,
+ * margin included) into matrices of the matched region, which is what the
+ * loss frame shows.
+ */
+function loadTargets(path: string, ids: readonly string[], margin: FrameMargin, log: (m: string) => void): (AffineMatrix | undefined)[] {
+  const byName = readTransformsJson(readFileSync(path, 'utf8'), path);
+  const byBase = new Map([...byName].map(([k, m]) => [basename(k), m]));
+  const toRegion = invert(marginMatrix(margin));
+  const out = ids.map((id) => byName.get(id) ?? byBase.get(basename(id)));
+  const found = out.filter(Boolean).length;
+  if (found === 0) throw new Error(`--targets ${path}: none of its ${byName.size} names matches a training film`);
+  log(`targets: ${found} of ${ids.length} film(s) have a teacher matrix in ${path}`);
+  return out.map((m) => (m ? compose(m, toRegion) : undefined));
 }
 
 /** A previous --out folder or a checkpoint folder → the checkpoint folder. */
@@ -193,11 +221,13 @@ export async function trainCommand(opts: TrainOptions): Promise<TrainResult> {
     lr,
     lrEnd: opts.lrEnd ?? (opts.lr !== undefined ? opts.lr / 100 : state?.settings.lrEnd ?? lr / 100),
     weightDecay: state?.settings.weightDecay ?? opts.weightDecay ?? 1e-4,
-    augment: state?.settings.augment ?? (opts.augment === false ? { ...DEFAULT_AUGMENT, enabled: false } : DEFAULT_AUGMENT),
+    augment: state?.settings.augment ?? { ...DEFAULT_AUGMENT, ...opts.augmentRange, enabled: opts.augment !== false },
     seed,
     frame,
     srcSize: state?.settings.srcSize ?? { width: 2 * frame.width, height: 2 * frame.height },
+    targetWeight: state?.settings.targetWeight ?? (opts.targets ? opts.targetWeight ?? 1 : 0),
   });
+  const targetsPath = state ? state.targets : opts.targets ? resolve(opts.targets) : undefined;
   const spec: LossSpec = state?.loss ?? lossSpec(opts.loss ?? 'lncc', { lambda: opts.lambda ?? 20, window: opts.window ?? 9, levels: opts.levels ?? 3 });
   const perceptualSpec = state ? state.perceptual : spec.kind === 'perceptual' ? opts.perceptual ?? 'random' : null;
   const templatePath = state?.template ?? resolve(opts.template ?? DEFAULT_TEMPLATE);
@@ -224,6 +254,7 @@ export async function trainCommand(opts: TrainOptions): Promise<TrainResult> {
     throw new Error(`--resume: the films differ from the checkpoint's (${state.images.count} then, ${data.size} now, `
       + 'or different names); an exact resume needs the same image folder');
   }
+  const targets = targetsPath ? loadTargets(targetsPath, data.ids, model.config.margin, log) : undefined;
   const template = tf.tensor4d(templateImg.data, [1, frame.height, frame.width, 1]);
   const perceptual = perceptualSpec ? await loadPerceptual(perceptualSpec, seed) : undefined;
   const loss = new AlignmentLoss(spec, { template, perceptual });
@@ -252,7 +283,7 @@ export async function trainCommand(opts: TrainOptions): Promise<TrainResult> {
   const samples: string[] = [];
   const runState = (): RunState => ({
     kind: 'cxr-align-train-checkpoint', version: 1, step: trainer.step, optimizerStep: trainer.optimizer.step,
-    skippedSteps: [...trainer.skippedSteps], settings, loss: spec, perceptual: perceptualSpec, template: templatePath,
+    skippedSteps: [...trainer.skippedSteps], settings, loss: spec, perceptual: perceptualSpec, template: templatePath, targets: targetsPath,
     images: { dir: resolve(opts.images), count: data.size, listHash: data.listHash, maxImages }, savedAt: new Date().toISOString(),
   });
   // The template travels with the model (align --refine and eval read it from the model folder).
@@ -293,7 +324,7 @@ export async function trainCommand(opts: TrainOptions): Promise<TrainResult> {
     while (trainer.step < total) {
       if (opts.signal?.aborted) { interrupted = true; break; }
       const idx = batchIndices(settings.seed, trainer.step, Math.min(settings.batchSize, data.size), data.size);
-      const r = await trainer.trainOn(idx.map((i) => data.get(i)));
+      const r = await trainer.trainOn(idx.map((i) => (targets?.[i] ? { ...data.get(i), target: targets[i] } : data.get(i))));
       reports.push(r);
       appendFileSync(logPath, `${JSON.stringify({
         step: r.step, loss: r.loss, parts: r.parts, lr: r.lr, gradNorm: r.gradNorm, ms: Math.round(r.ms * 10) / 10,
@@ -354,12 +385,17 @@ export const TRAIN_OPTIONS: OptionSpecs = {
   margin: { type: 'string', meta: 'L,R,T,B', default: '0', help: 'export margin around the matched (template) region, fractions of it per side, e.g. 0.15,0.15,0.15,0.05; one number for all sides' },
   seed: { type: 'int', meta: 'N', default: 1, help: 'seed of the initialisation, batches and augmentations' },
   augment: { type: 'boolean', default: true, help: 'random shifts/rotations/contrast (--no-augment to turn off)' },
+  'augment-shift': { type: 'number', meta: 'T', default: DEFAULT_AUGMENT.shift, help: 'max |shift| in normalized units (0.2 = 10% of the film)' },
+  'augment-scale': { type: 'number', meta: 'S', default: DEFAULT_AUGMENT.scale, help: 'max relative scale change (0.1 = ±10%)' },
+  'augment-rotate': { type: 'number', meta: 'DEG', default: DEFAULT_AUGMENT.rotateDeg, help: 'max |rotation| in degrees' },
   'max-images': { type: 'int', meta: 'N', default: 0, help: 'use at most N films, spread over the folder (0 = all)' },
   'checkpoint-every': { type: 'int', meta: 'N', default: 250, help: 'save a checkpoint every N steps (and always at the end and on Ctrl-C)' },
   'sample-every': { type: 'int', meta: 'N', default: 100, help: 'write samples/step-N.png every N steps (0 = never)' },
   'cache-mb': { type: 'int', meta: 'MB', default: 4096, help: 'keep prepared films in memory up to this size, else in a file in the run folder' },
   resume: { type: 'string', meta: 'DIR', help: 'continue a run exactly: its --out folder (or its checkpoint/)' },
   init: { type: 'string', meta: 'DIR', help: 'start from these model weights (fine-tune, e.g. on a sharpened template); fresh optimizer' },
+  targets: { type: 'string', meta: 'JSON', help: 'also learn to reproduce these matrices (a transforms.json from align, e.g. with --refine, for a model with this --margin)' },
+  'target-weight': { type: 'number', meta: 'W', default: 1, help: 'weight of the --targets term beside the similarity loss' },
   float16: { type: 'boolean', help: 'store the final model/ in float16 (half the size)' },
   backend: { type: 'string', meta: 'NAME', default: 'auto', choices: ['auto', 'wasm', 'cpu'], help: 'TensorFlow.js backend' },
   quiet: { type: 'boolean', alias: 'q', help: 'no live status line' },
@@ -399,7 +435,7 @@ export async function runTrain(argv: string[], signal?: AbortSignal): Promise<nu
   let loss = pick('loss') as LossName | undefined;
   if (a.given.has('perceptual') && !a.given.has('loss')) loss = 'perceptual';
   if (v.resume) {
-    for (const k of ['loss', 'head', 'loc-size', 'frame', 'model-frame', 'margin', 'seed', 'batch', 'lambda', 'window', 'levels', 'perceptual', 'template', 'augment', 'max-images', 'weight-decay']) {
+    for (const k of ['loss', 'head', 'loc-size', 'frame', 'model-frame', 'margin', 'seed', 'batch', 'lambda', 'window', 'levels', 'perceptual', 'template', 'augment', 'augment-shift', 'augment-scale', 'augment-rotate', 'max-images', 'weight-decay', 'targets', 'target-weight']) {
       if (a.given.has(k)) console.error(`note: --${k} is taken from the checkpoint when resuming; the value given is ignored`);
     }
   }
@@ -411,9 +447,10 @@ export async function runTrain(argv: string[], signal?: AbortSignal): Promise<nu
     window: v.window as number, levels: v.levels as number, perceptual: v.perceptual as string | undefined,
     head: v.head as 'bounded' | 'raw', locSize: v['loc-size'] as number, frame: v.frame as Size,
     modelFrame: v['model-frame'] as Size, margin: parseMargin(v.margin as string), seed: v.seed as number, augment: v.augment as boolean,
+    augmentRange: { shift: v['augment-shift'] as number, scale: v['augment-scale'] as number, rotateDeg: v['augment-rotate'] as number },
     maxImages: v['max-images'] as number, checkpointEvery: v['checkpoint-every'] as number,
     sampleEvery: v['sample-every'] as number, cacheMb: v['cache-mb'] as number, resume: v.resume as string | undefined,
-    init: v.init as string | undefined,
+    init: v.init as string | undefined, targets: pick('targets') as string | undefined, targetWeight: v['target-weight'] as number,
     float16: v.float16 as boolean, backend: v.backend as BackendChoice, signal, sink: v.quiet ? silentSink : undefined,
   });
   return r.interrupted ? 130 : 0;

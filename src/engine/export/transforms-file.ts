@@ -53,3 +53,25 @@ export function csvField(v: unknown): string {
   const s = String(v);
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
+
+/**
+ * The matrices of a transforms.json (as `transformsJson` writes it), keyed by
+ * input name. Anything else is refused with the file's name and the reason.
+ */
+export function readTransformsJson(text: string, file: string): Map<string, AffineMatrix> {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${file}: not JSON (${(e as Error).message})`);
+  }
+  const t = (doc as { transforms?: unknown } | null)?.transforms;
+  if (typeof t !== 'object' || t === null || Array.isArray(t)) throw new Error(`${file}: no "transforms" object (is it a transforms.json written by cxr-align align?)`);
+  const out = new Map<string, AffineMatrix>();
+  for (const [name, m] of Object.entries(t)) {
+    const ok = Array.isArray(m) && m.length === 2 && m.every((r) => Array.isArray(r) && r.length === 3 && r.every((v) => typeof v === 'number' && Number.isFinite(v)));
+    if (!ok) throw new Error(`${file}: the matrix of "${name}" is not 2x3 finite numbers`);
+    out.set(name, m as AffineMatrix);
+  }
+  return out;
+}

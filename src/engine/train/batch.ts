@@ -1,5 +1,5 @@
 import * as tf from '../tf';
-import type { Size } from '../affine/affine';
+import type { AffineMatrix, Size } from '../affine/affine';
 import { warpAffine } from '../sampler/warp';
 import { drawAugment, type AugmentSettings } from './augment';
 import { Rng } from './rng';
@@ -13,6 +13,11 @@ export interface TrainingImage {
   id: string;
   loc: Float32Array;
   src: Float32Array;
+  /**
+   * A teacher's frame → film matrix for this film (normalized, the loss
+   * frame's region), when training also learns from another aligner.
+   */
+  target?: AffineMatrix;
 }
 
 export interface TrainingGeometry {
@@ -27,6 +32,8 @@ export interface TrainingBatch {
   src: tf.Tensor4D;
   /** Augmentation matrices [B, 2, 3], composed with the prediction so the film is warped once. */
   aug: tf.Tensor3D;
+  /** Teacher matrices [B, 2, 3] (zeros where a film has none) and which films have one [B]; absent when none has. */
+  targets?: { matrix: tf.Tensor3D; mask: tf.Tensor1D };
   ids: string[];
 }
 
@@ -78,10 +85,15 @@ export function makeBatch(images: TrainingImage[], geo: TrainingGeometry, rng: R
     // Intensity jitter only reaches the encoder: the loss compares the film itself.
     const loc = warpedLoc.sub(0.5).mul(contrast).add(0.5).add(brightness).clipByValue(0, 1) as tf.Tensor4D;
     const src = tf.tensor4d(srcBuf, [b, sh, sw, 1]);
-    return { loc, src, aug, ids: images.map((im) => im.id) };
+    const targets = images.some((im) => im.target) ? {
+      matrix: tf.tensor3d(images.flatMap((im) => (im.target ?? [[0, 0, 0], [0, 0, 0]]).flat()), [b, 2, 3]),
+      mask: tf.tensor1d(images.map((im) => (im.target ? 1 : 0))),
+    } : undefined;
+    return { loc, src, aug, targets, ids: images.map((im) => im.id) };
   });
 }
 
 export function disposeBatch(batch: TrainingBatch): void {
   tf.dispose([batch.loc, batch.src, batch.aug]);
+  if (batch.targets) tf.dispose([batch.targets.matrix, batch.targets.mask]);
 }

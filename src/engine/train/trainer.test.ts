@@ -80,4 +80,49 @@ describe.skipIf(!HAS_SHARED)('training on real perturbed films (../shared/data/c
     // Everything the run created — optimizer moments included — is gone again.
     expect(tf.memory().numTensors).toBe(baseline);
   });
+
+  it('learns teacher matrices (targets) through the augmentation: corner error falls, the part is reported', async () => {
+    const L = 64;
+    const frame = { width: 64, height: 64 };
+    const srcSize = { width: 96, height: 96 };
+    const films = cxr14Files(8).map((f) => resizeArea(decodeImage(readBytes(f), f), 192, 192));
+    const perturbed = await Promise.all(films.map((f, i) => warpImage(f, paramsToMatrix(PERTURB[i]), { width: 192, height: 192 })));
+    // The teacher knows the exact inverses; the similarity term is kept but weak.
+    const images: TrainingImage[] = perturbed.map((p, i) => ({
+      id: `film${i}`, loc: locInput(p, L), src: resizeArea(p, srcSize.width, srcSize.height).data, target: invert(paramsToMatrix(PERTURB[i])),
+    }));
+    const model = new AlignmentModel(defaultStnConfig({ locSize: L, frame, seed: 4 }));
+    const template = tf.tensor4d(new Float32Array(frame.width * frame.height).fill(0.5), [1, frame.height, frame.width, 1]);
+    const loss = new AlignmentLoss({ kind: 'pixel' }, { template });
+    const trainer = new Trainer(model, loss, defaultTrainerSettings(model, {
+      steps: 24, batchSize: 8, lr: 3e-3, lrEnd: 3e-4, srcSize, frame, targetWeight: 10,
+      augment: { ...DEFAULT_AUGMENT, shift: 0.05, rotateDeg: 5, scale: 0.03 },
+    }));
+    const cornerErr = () => {
+      const p = tf.tidy(() => model.predictParams(tf.tensor4d(images.flatMap((im) => Array.from(im.loc)), [8, L, L, 1])));
+      const pred = paramsRows(p);
+      p.dispose();
+      return pred.reduce((s, q, k) => s + paramsToMatrix(q).flat().reduce((a, v, j) => a + (v - images[k].target!.flat()[j]) ** 2, 0), 0) / 8;
+    };
+    const before = cornerErr();
+    const counts: number[] = [];
+    let first = 0;
+    let last = 0;
+    for (let s = 0; s < 24; s++) {
+      const r = await trainer.trainStep(images);
+      expect(Object.keys(r.parts).sort()).toEqual(['pixel', 'target']);
+      if (s === 0) first = r.parts.target;
+      last = r.parts.target;
+      counts.push(tf.memory().numTensors);
+    }
+    const after = cornerErr();
+    console.log(`target term ${first.toFixed(4)} → ${last.toFixed(4)}; squared matrix error ${before.toFixed(4)} → ${after.toFixed(4)}`);
+    expect(counts[23]).toBe(counts[1]);
+    expect(last).toBeLessThan(first * 0.5);
+    expect(after).toBeLessThan(before * 0.5);
+    trainer.dispose();
+    loss.dispose();
+    template.dispose();
+    model.dispose();
+  });
 });

@@ -1,6 +1,7 @@
 import * as tf from '../tf';
 import type { Size } from '../affine/affine';
 import { AlignmentLoss } from '../losses/alignment-loss';
+import { matrixTargetLoss } from '../losses/matrix-target';
 import { paramsToTheta, type AlignmentModel } from '../models/stn/stn';
 import { composeTheta, warpAffine } from '../sampler/warp';
 import { AdamW, linearDecay } from './adamw';
@@ -20,12 +21,18 @@ export interface TrainerSettings {
   frame: Size;
   /** Size the training films are prepared at (the warp source). */
   srcSize: Size;
+  /**
+   * Weight of the teacher-matrix term (films' `target`s; see matrixTargetLoss),
+   * added to the similarity loss. 0 = similarity only.
+   */
+  targetWeight: number;
 }
 
 export function defaultTrainerSettings(model: AlignmentModel, overrides: Partial<TrainerSettings> = {}): TrainerSettings {
   return {
     steps: 1000, batchSize: 8, lr: 1e-4, lrEnd: 1e-6, weightDecay: 1e-4, augment: DEFAULT_AUGMENT, seed: 1,
     frame: model.config.frame, srcSize: { width: 2 * model.config.frame.width, height: 2 * model.config.frame.height },
+    targetWeight: 0,
     ...overrides,
   };
 }
@@ -80,7 +87,11 @@ export class Trainer {
       const warped = warpAffine(batch.src, theta, s.frame);
       const lv = this.loss.compute(warped);
       parts = Object.fromEntries(Object.entries(lv.parts).map(([k, v]) => [k, tf.keep(v.clone())]));
-      return lv.total;
+      if (!(s.targetWeight > 0 && batch.targets)) return lv.total;
+      // θ already holds the augmentation, so the teacher's matrix of the un-augmented film is the target as it is.
+      const t = matrixTargetLoss(theta, batch.targets.matrix, batch.targets.mask);
+      parts.target = tf.keep(t.clone());
+      return lv.total.add(t.mul(s.targetWeight)) as tf.Scalar;
     }, params.trainable());
     disposeBatch(batch);
 
