@@ -7,7 +7,7 @@ import { resizeArea } from '../image/resize';
 import { AlignmentModel } from '../models/stn/stn';
 import { defaultStnConfig } from '../models/stn/config';
 import { alignImages, predictMatrices, warpImage } from './align';
-import { refineParams } from './refine';
+import { refineBatch, refineParams } from './refine';
 
 beforeAll(async () => { await useBackend(); });
 
@@ -54,6 +54,27 @@ describe('align pipeline', () => {
     const errBefore = Math.abs(0.12) + Math.abs(-0.08) + 0.1 + 0.1 + 0.05;
     const errAfter = Math.abs(refined[0] - 0.12) + Math.abs(refined[1] + 0.08) + Math.abs(refined[2] - 0.9) + Math.abs(refined[3] - 0.9) + Math.abs(refined[4] - 0.05);
     expect(errAfter).toBeLessThan(errBefore * 0.5);
+  });
+
+  it('refining films as one batch gives each film its own refinement, and leaks nothing', async () => {
+    const truths = [[0.12, -0.08, 0.9, 0.9, 0.05], [-0.1, 0.05, 1.1, 1.0, -0.08], [0.02, 0.1, 0.95, 1.05, 0.1]] as const;
+    const films = [blobs(200, 240), blobs(150, 150), blobs(260, 200)];
+    const templ = blobs(200, 240);
+    // Each film is the template seen through a different transform: the true answers differ per film.
+    const warped = await Promise.all(films.map((_, i) => warpImage(templ, paramsToMatrix([-truths[i][0], -truths[i][1], 1, 1, 0]), { width: [200, 150, 260][i], height: [240, 150, 200][i] })));
+    const template = await warpImage(templ, [[1, 0, 0], [0, 1, 0]], { width: 80, height: 96 });
+    const starts = truths.map(() => [0, 0, 1, 1, 0] as [number, number, number, number, number]);
+    const opts = { iterations: 40, size: 96, lr: 0.02 };
+    const before = tf.memory().numTensors;
+    const batch = await refineBatch(warped, template, starts, opts);
+    expect(tf.memory().numTensors).toBe(before);
+    for (let i = 0; i < films.length; i++) {
+      const one = await refineParams(warped[i], template, starts[i], opts);
+      // Equal up to Adam's ε, which sees the batch-scaled loss.
+      batch[i].forEach((v, k) => expect(Math.abs(v - one[k])).toBeLessThan(2e-3));
+    }
+    // And they differ between films (each one moved toward its own answer).
+    expect(Math.abs(batch[0][0] - batch[1][0])).toBeGreaterThan(0.1);
   });
 
   it('a frame margin widens the exported view around the matched region', async () => {

@@ -3,7 +3,7 @@ import { matrixToParams, type AffineMatrix, type AffineParams, type Size } from 
 import type { GrayImage } from '../io/gray-image';
 import { paramsToTheta, paramsRows, type AlignmentModel } from '../models/stn/stn';
 import { outputMatrix } from '../models/stn/output-matrix';
-import { refineParams } from './refine';
+import { refineBatch } from './refine';
 import { warpAffine } from '../sampler/warp';
 import { grayToTensor, locInput, tensorToGray, warpSource } from './prepare';
 
@@ -52,15 +52,16 @@ export interface RefineSettings {
  * what evaluation and transform export need.
  */
 export async function predictMatrices(model: AlignmentModel, images: GrayImage[], batchSize = 8, refine?: RefineSettings): Promise<AffineMatrix[]> {
-  const params = await predictParams(model, images, batchSize);
-  const out: AffineMatrix[] = [];
-  for (let i = 0; i < images.length; i++) {
-    const p = refine && refine.iterations > 0
-      ? await refineParams(images[i], refine.template, params[i], { iterations: refine.iterations, size: refine.size, minScale: model.config.bounds.scale[0], maxScale: model.config.bounds.scale[1] })
-      : params[i];
-    out.push(outputMatrix(model.config, p));
+  let params = await predictParams(model, images, batchSize);
+  if (refine && refine.iterations > 0) {
+    const refined: AffineParams[] = [];
+    const opts = { iterations: refine.iterations, size: refine.size, minScale: model.config.bounds.scale[0], maxScale: model.config.bounds.scale[1] };
+    for (let i = 0; i < images.length; i += batchSize) {
+      refined.push(...await refineBatch(images.slice(i, i + batchSize), refine.template, params.slice(i, i + batchSize), opts));
+    }
+    params = refined;
   }
-  return out;
+  return params.map((p) => outputMatrix(model.config, p));
 }
 
 /** Predict and warp: the one call the CLI and the workbench use per batch. */

@@ -1,3 +1,3 @@
 export { alignImages, predictParams, predictMatrices, warpImage, type AlignResult, type RefineSettings } from './align';
-export { refineParams, type RefineOptions } from './refine';
+export { refineBatch, refineParams, type RefineOptions } from './refine';
 export { locInput, warpSource, grayToTensor, tensorToGray } from './prepare';
