@@ -209,7 +209,7 @@ export async function alignCommand(opts: AlignOptions): Promise<AlignSummary> {
 
   const entries = ok.map((d) => ({ name: d.key, matrix: d.matrix, params: d.params, size: d.size }));
   writeFileAtomicSync(csvPath, transformsCsv(entries));
-  writeFileAtomicSync(jsonPath, transformsJson(frame, description, entries, failed.map((f) => ({ name: f.key, reason: f.reason }))));
+  writeFileAtomicSync(jsonPath, transformsJson(frame, description, entries, failed.map((f) => ({ name: f.key, reason: f.reason })), model.config.margin));
   const seconds = (performance.now() - t0) / 1000;
   const total = files.length + missing.length;
   log(`${interrupted ? 'interrupted: ' : ''}aligned ${ok.length} of ${total} file(s) in ${formatDuration(seconds)} `

@@ -72,8 +72,9 @@ export interface TrainOptions {
   /** Start from a model folder's weights (fine-tuning: new template, fresh optimizer, step 0). */
   init?: string;
   /**
-   * A transforms.json (as `align` writes it, for a model with this run's margin)
-   * whose matrices the network also learns to reproduce: e.g. `align --refine`'s.
+   * A transforms.json (as `align` writes it; its recorded margin, else this
+   * run's, is undone) whose matrices the network also learns to reproduce:
+   * e.g. `align --refine`'s.
    */
   targets?: string;
   /** Weight of that term (default 1 when targets are given). */
@@ -144,13 +145,15 @@ async function loadPerceptual(spec: string, seed: number): Promise<PerceptualNet
 /**
  * The teacher matrices of --targets, one per training film (by relative path,
  * else by file name), turned from output-frame matrices (what `align` writes,
- * margin included) into matrices of the matched region, which is what the
- * loss frame shows.
+ * the teacher's margin included) into matrices of the matched region, which
+ * is what the loss frame shows.
  */
 function loadTargets(path: string, ids: readonly string[], margin: FrameMargin, log: (m: string) => void): (AffineMatrix | undefined)[] {
-  const byName = readTransformsJson(readFileSync(path, 'utf8'), path);
+  const file = readTransformsJson(readFileSync(path, 'utf8'), path);
+  const byName = file.matrices;
   const byBase = new Map([...byName].map(([k, m]) => [basename(k), m]));
-  const toRegion = invert(marginMatrix(margin));
+  // The teacher's own margin when the file records it (align writes it), else this run's.
+  const toRegion = invert(marginMatrix(file.margin ?? margin));
   const out = ids.map((id) => byName.get(id) ?? byBase.get(basename(id)));
   const found = out.filter(Boolean).length;
   if (found === 0) throw new Error(`--targets ${path}: none of its ${byName.size} names matches a training film`);
@@ -394,7 +397,7 @@ export const TRAIN_OPTIONS: OptionSpecs = {
   'cache-mb': { type: 'int', meta: 'MB', default: 4096, help: 'keep prepared films in memory up to this size, else in a file in the run folder' },
   resume: { type: 'string', meta: 'DIR', help: 'continue a run exactly: its --out folder (or its checkpoint/)' },
   init: { type: 'string', meta: 'DIR', help: 'start from these model weights (fine-tune, e.g. on a sharpened template); fresh optimizer' },
-  targets: { type: 'string', meta: 'JSON', help: 'also learn to reproduce these matrices (a transforms.json from align, e.g. with --refine, for a model with this --margin)' },
+  targets: { type: 'string', meta: 'JSON', help: 'also learn to reproduce these matrices (a transforms.json from align, e.g. with --refine; its "margin", else this run\'s, is undone)' },
   'target-weight': { type: 'number', meta: 'W', default: 1, help: 'weight of the --targets term beside the similarity loss' },
   float16: { type: 'boolean', help: 'store the final model/ in float16 (half the size)' },
   backend: { type: 'string', meta: 'NAME', default: 'auto', choices: ['auto', 'wasm', 'cpu'], help: 'TensorFlow.js backend' },

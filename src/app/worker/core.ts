@@ -14,7 +14,7 @@ import { strToU8, unzipSync, Zip, ZipDeflate, ZipPassThrough, zipSync } from 'ff
 import {
   AlignmentLoss, AlignmentModel, canonicalFromMean, decodeImage, DEFAULT_AUGMENT, DEFAULT_LOSS, defaultStnConfig,
   defaultTrainerSettings, deserializeModel, encodePng, IDENTITY_MATRIX, ImageDecodeError, locInput, MeanImageBuilder,
-  matrixToParams, modelFiles, outputMatrix, paramsRows, paramsToMatrix, randomVgg, readModelFiles, refineParams, resizeArea, resnet18Forward, serializeModel, tf,
+  matrixToParams, modelFiles, outputMatrix, paramsRows, paramsToMatrix, randomVgg, readModelFiles, refineBatch, resizeArea, resnet18Forward, serializeModel, tf,
   Trainer, trySetBackend, vggFromLayersModel, warpImage,
   type AffineMatrix, type AffineParams, type BackendName, type GrayImage, type LossSpec, type PerceptualNet, type Size,
   type TrainingImage,
@@ -384,10 +384,10 @@ export class WorkbenchCore {
       const chunk = entries.slice(i, i + BATCH);
       const locs: Float32Array[] = [];
       for (const e of chunk) locs.push(await this.ensureLoc(e));
-      const predicted = await this.predict(locs);
+      const refined = await this.refinedAll(chunk, await this.predict(locs));
       for (let k = 0; k < chunk.length; k++) {
         const e = chunk[k];
-        const raw = await this.refined(e, predicted[k]);
+        const raw = refined[k];
         const matrix = outputMatrix(this.model.config, raw);
         const params = matrixToParams(matrix);
         const aligned = await warpImage(grayOf(e.work), matrix, gallery);
@@ -404,12 +404,17 @@ export class WorkbenchCore {
   /**
    * The engine's test-time refinement: a few Adam steps on the five parameters
    * maximising local NCC with the template, from the network's prediction. On
-   * the working copy, which is already at about twice the refinement size.
+   * the working copies, which are already at about twice the refinement size;
+   * a gallery batch is refined together (cheaper per film).
    */
-  private async refined(e: ImageEntry, params: AffineParams): Promise<AffineParams> {
+  private async refinedAll(entries: ImageEntry[], params: AffineParams[]): Promise<AffineParams[]> {
     if (this.refine <= 0) return params;
     const [lo, hi] = this.model.config.bounds.scale;
-    return refineParams(grayOf(e.work), this.template.image, params, { iterations: this.refine, size: 128, minScale: lo, maxScale: hi });
+    return refineBatch(entries.map((e) => grayOf(e.work)), this.template.image, params, { iterations: this.refine, size: 128, minScale: lo, maxScale: hi });
+  }
+
+  private async refined(e: ImageEntry, params: AffineParams): Promise<AffineParams> {
+    return (await this.refinedAll([e], [params]))[0];
   }
 
   private async resultOf(e: ImageEntry): Promise<NonNullable<ImageEntry['result']>> {
@@ -729,7 +734,7 @@ export class WorkbenchCore {
       zip.add(f);
       f.push(strToU8(content), true);
     };
-    text('transforms.json', transformsJson(req.resolution === 'original' ? 'original' : this.model.config.frame, this.modelInfo.label, transforms, req.failed ?? []));
+    text('transforms.json', transformsJson(req.resolution === 'original' ? 'original' : this.model.config.frame, this.modelInfo.label, transforms, req.failed ?? [], this.model.config.margin));
     text('transforms.csv', transformsCsv(transforms));
     text('README.txt', EXPORT_README);
     zip.end();

@@ -1,4 +1,5 @@
 import type { AffineMatrix, AffineParams, Size } from '../affine/affine';
+import type { FrameMargin } from '../models/stn/config';
 
 /**
  * The transforms file format both tools write (`cxr-align align` and the
@@ -25,6 +26,7 @@ export const CONVENTION = 'PyTorch affine_grid normalized coordinates, align_cor
  */
 export function transformsJson(
   frame: Size | 'original', model: string, entries: readonly TransformEntry[], failed: readonly { name: string; reason: string }[] = [],
+  margin?: FrameMargin,
 ): string {
   const q = JSON.stringify;
   const obj = (lines: string[]) => (lines.length ? `{\n${lines.join(',\n')}\n }` : '{}');
@@ -32,6 +34,8 @@ export function transformsJson(
     ` "frame": ${frame === 'original' ? '"original"' : q({ width: frame.width, height: frame.height })}`,
     ` "convention": ${q(CONVENTION)}`,
     ` "model": ${q(model)}`,
+    // The model's frame margin: how the frame extends beyond the region it matched (train --targets undoes it).
+    ...(margin ? [` "margin": ${q(margin)}`] : []),
     ` "transforms": ${obj(entries.map((e) => `  ${q(e.name)}: ${q(e.matrix)}`))}`,
     ` "params": ${obj(entries.map((e) => `  ${q(e.name)}: ${q(e.params)}`))}`,
   ];
@@ -56,9 +60,10 @@ export function csvField(v: unknown): string {
 
 /**
  * The matrices of a transforms.json (as `transformsJson` writes it), keyed by
- * input name. Anything else is refused with the file's name and the reason.
+ * input name, and the writing model's frame margin when the file records it.
+ * Anything else is refused with the file's name and the reason.
  */
-export function readTransformsJson(text: string, file: string): Map<string, AffineMatrix> {
+export function readTransformsJson(text: string, file: string): { matrices: Map<string, AffineMatrix>; margin?: FrameMargin } {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -73,5 +78,9 @@ export function readTransformsJson(text: string, file: string): Map<string, Affi
     if (!ok) throw new Error(`${file}: the matrix of "${name}" is not 2x3 finite numbers`);
     out.set(name, m as AffineMatrix);
   }
-  return out;
+  const mg = (doc as { margin?: Partial<FrameMargin> }).margin;
+  if (mg === undefined) return { matrices: out };
+  const sides = [mg?.left, mg?.right, mg?.top, mg?.bottom];
+  if (!sides.every((v) => typeof v === 'number' && Number.isFinite(v))) throw new Error(`${file}: "margin" must have finite left, right, top and bottom`);
+  return { matrices: out, margin: mg as FrameMargin };
 }
