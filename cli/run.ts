@@ -62,7 +62,8 @@ export async function run(argv: string[]): Promise<number> {
     console.log(await cmd.usage());
     return 0;
   }
-  // First Ctrl-C: finish the current step/batch, save, exit. Second: exit now.
+  // First Ctrl-C (or SIGTERM, as `kill` and service managers send): finish the current step/batch, save, exit.
+  // Second: exit now.
   const abort = new AbortController();
   const onSigint = () => {
     if (abort.signal.aborted) {
@@ -73,6 +74,7 @@ export async function run(argv: string[]): Promise<number> {
     abort.abort();
   };
   process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
   try {
     return await cmd.run(rest, abort.signal);
   } catch (e) {
@@ -85,5 +87,6 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   } finally {
     process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
   }
 }

@@ -117,8 +117,9 @@ export async function canonicalCommand(opts: CanonicalOptions): Promise<Canonica
   writeFileSync(opts.out, encodePng(c.template));
   writeFileSync(meanOut, encodePng(m));
   const r = (b: Box) => [b.x, b.y, b.width, b.height].map((v) => Math.round(v)).join(',');
-  log(`mean of ${mean.count} film(s) at ${size.width}x${size.height}${failed.length ? ` (${failed.length} unreadable, skipped)` : ''}`);
-  log(`lung box ${r(c.lungBox)}; crop ${r(c.box)} (x,y,w,h in the mean's pixels; pass --crop ${r(c.box)} to reuse it)`);
+  log(`mean of ${mean.count}${aligner ? ' aligned' : ''} film(s) at ${size.width}x${size.height}${failed.length ? ` (${failed.length} unreadable, skipped)` : ''}`);
+  if (aligner && !box) log(`the films were aligned by ${opts.model}: the mean is the canonical chest as it is (no lung crop)`);
+  else log(`lung box ${r(c.lungBox)}; crop ${r(c.box)} (x,y,w,h in the mean's pixels; pass --crop ${r(c.box)} to reuse it)`);
   log(`wrote ${opts.out} (${c.template.width}x${c.template.height}) and ${meanOut}`);
   return { used: mean.count, failed, box: c.box, lungBox: c.lungBox, out: opts.out, meanOut, size: { width: c.template.width, height: c.template.height } };
 }
