@@ -70,9 +70,9 @@ async function loadAligner(dir: string, refine: number, templatePath: string | u
   log(`aligning each film with ${dir}${refine > 0 ? ` + ${refine} refinement steps toward ${tPath}` : ''} before averaging`);
   return {
     frame: model.config.frame,
-    async warp(img: GrayImage, frame: Size): Promise<GrayImage> {
-      const [m] = await predictMatrices(model, [img], 1, template ? { template, iterations: refine } : undefined);
-      return warpImage(img, compose(m, toRegion), frame);
+    async warp(imgs: GrayImage[], frame: Size): Promise<GrayImage[]> {
+      const ms = await predictMatrices(model, imgs, 8, template ? { template, iterations: refine } : undefined);
+      return Promise.all(imgs.map((img, i) => warpImage(img, compose(ms[i], toRegion), frame)));
     },
     dispose: () => model.dispose(),
   };
@@ -89,19 +89,27 @@ export async function canonicalCommand(opts: CanonicalOptions): Promise<Canonica
   const mean = new MeanImageBuilder(size.width, size.height);
   const failed: CanonicalResult['failed'] = [];
   const bar = new ProgressBar(picked.length, 'img', opts.sink ?? stderrSink());
+  // Films go to the model 8 at a time (batched prediction and refinement).
+  let pending: GrayImage[] = [];
+  const flush = async () => {
+    if (pending.length === 0) return;
+    for (const w of aligner ? await aligner.warp(pending, size) : pending) mean.add(w);
+    bar.tick(pending.length);
+    pending = [];
+  };
   for (const rel of picked) {
     const path = join(opts.images, rel);
     try {
-      const img = decodeImage(new Uint8Array(await readFile(path)), path);
-      mean.add(aligner ? await aligner.warp(img, size) : img);
-      bar.tick(1);
+      pending.push(decodeImage(new Uint8Array(await readFile(path)), path));
     } catch (e) {
       const reason = e instanceof ImageDecodeError ? e.reason : (e as Error).message;
       failed.push({ key: path, reason });
       bar.message(`error: ${path}: ${reason}`);
       bar.tick(0, 1);
     }
+    if (pending.length === 8) await flush();
   }
+  await flush();
   bar.finish();
   if (mean.count === 0) throw new Error(`none of the ${picked.length} files in ${opts.images} could be read`);
   aligner?.dispose();
