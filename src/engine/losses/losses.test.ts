@@ -39,6 +39,24 @@ describe('similarities', () => {
   });
 });
 
+describe('local NCC over a batch with one template', () => {
+  it('is the mean of the films\' own values, with each film\'s own gradient', () => {
+    const first = (x: tf.Tensor4D) => tf.tidy(() => x.slice([0, 0, 0, 0], [1, -1, -1, -1])) as tf.Tensor4D;
+    const [t, a, b] = [1, 2, 3].map((seed) => { const x = img(seed); const y = first(x); x.dispose(); return y; });
+    const c = tf.tidy(() => b.mul(0.5).add(0.2)) as tf.Tensor4D;
+    b.dispose();
+    const both = tf.concat([a, c]) as tf.Tensor4D;
+    expect(scalar(localNcc(both, t, 9))).toBeCloseTo((scalar(localNcc(a, t, 9)) + scalar(localNcc(c, t, 9))) / 2, 5);
+    const g = tf.grad((x: tf.Tensor4D) => localNcc(x, t, 9));
+    const gBoth = g(both);
+    const gA = g(a);
+    // Film a's part of the batch gradient is its own gradient, halved by the batch mean.
+    const diff = tf.tidy(() => gBoth.slice([0, 0, 0, 0], [1, -1, -1, -1]).mul(2).sub(gA).abs().max().dataSync()[0]);
+    expect(diff).toBeLessThan(1e-5);
+    tf.dispose([t, a, c, both, gBoth, gA]);
+  });
+});
+
 describe('AlignmentLoss', () => {
   const specs: LossSpec[] = [
     { kind: 'pixel' }, { kind: 'ncc' }, { kind: 'lncc', window: 9 },

@@ -42,9 +42,9 @@ function boxSum(x: tf.Tensor4D, k: number): tf.Tensor4D {
  */
 export function localNcc(warped: tf.Tensor4D, template: tf.Tensor4D, window = 9, eps = 1e-7): tf.Scalar {
   return tf.tidy(() => {
-    const b = warped.shape[0];
-    const t: tf.Tensor4D = template.shape[0] === b ? template : template.tile([b, 1, 1, 1]);
+    const t = template;
     const n = window * window;
+    // The template's window sums are computed once and broadcast over the batch.
     const sI = boxSum(warped, window);
     const sJ = boxSum(t, window);
     const sII = boxSum(warped.square() as tf.Tensor4D, window);
