@@ -47,7 +47,7 @@ describe('local NCC over a batch with one template', () => {
     b.dispose();
     const both = tf.concat([a, c]) as tf.Tensor4D;
     expect(scalar(localNcc(both, t, 9))).toBeCloseTo((scalar(localNcc(a, t, 9)) + scalar(localNcc(c, t, 9))) / 2, 5);
-    const g = tf.grad((x: tf.Tensor4D) => localNcc(x, t, 9));
+    const g = tf.grad((x: tf.Tensor) => localNcc(x as tf.Tensor4D, t, 9));
     const gBoth = g(both);
     const gA = g(a);
     // Film a's part of the batch gradient is its own gradient, halved by the batch mean.
