@@ -6,8 +6,8 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import {
-  ImageDecodeError, MeanImageBuilder, canonicalFromMean, compose, decodeImage, encodePng, invert, marginMatrix, parseBox,
-  predictMatrices, warpImage, type Box, type GrayImage,
+  ImageDecodeError, MeanImageBuilder, canonicalFromMean, decodeImage, encodePng, parseBox,
+  predictMatrices, regionMatrix, warpImage, type Box, type GrayImage,
 } from '../../src/engine/index';
 import { loadModelDir, modelDir, readImageFile } from '../model';
 import { setupBackend } from '../backend';
@@ -65,14 +65,13 @@ async function loadAligner(dir: string, refine: number, templatePath: string | u
     throw new UsageError(`--refine needs a template: ${tPath} does not exist (pass --template PNG)`);
   }
   const template = refine > 0 ? readImageFile(tPath) : undefined;
-  // The matched region, not the exported frame: undo the model's margin.
-  const toRegion = invert(marginMatrix(model.config.margin));
   log(`aligning each film with ${dir}${refine > 0 ? ` + ${refine} refinement steps toward ${tPath}` : ''} before averaging`);
   return {
     frame: model.config.frame,
     async warp(imgs: GrayImage[], frame: Size): Promise<GrayImage[]> {
       const ms = await predictMatrices(model, imgs, 8, template ? { template, iterations: refine } : undefined);
-      return Promise.all(imgs.map((img, i) => warpImage(img, compose(ms[i], toRegion), frame)));
+      // The matched region, not the exported frame: undo the model's margin.
+      return Promise.all(imgs.map((img, i) => warpImage(img, regionMatrix(model.config.margin, ms[i]), frame)));
     },
     dispose: () => model.dispose(),
   };

@@ -17,7 +17,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import {
-  AlignmentLoss, AlignmentModel, DEFAULT_AUGMENT, IDENTITY_MATRIX, Trainer, compose, invert, marginMatrix, readTransformsJson, type AffineMatrix, batchIndices, decodeImage, defaultStnConfig,
+  AlignmentLoss, AlignmentModel, DEFAULT_AUGMENT, IDENTITY_MATRIX, Trainer, readTransformsJson, regionMatrix, type AffineMatrix, batchIndices, decodeImage, defaultStnConfig,
   defaultTrainerSettings, encodePng, modelFiles, paramsRows, paramsToMatrix, randomVgg, resizeArea, serializeModel, tf,
   vggFromLayersModel, type AugmentSettings, type FrameMargin, type GrayImage, type LossSpec, type PerceptualNet, type Size, type StepReport, type TrainerSettings,
 } from '../../src/engine/index';
@@ -153,12 +153,12 @@ function loadTargets(path: string, ids: readonly string[], margin: FrameMargin, 
   const byName = file.matrices;
   const byBase = new Map([...byName].map(([k, m]) => [basename(k), m]));
   // The teacher's own margin when the file records it (align writes it), else this run's.
-  const toRegion = invert(marginMatrix(file.margin ?? margin));
+  const teacherMargin = file.margin ?? margin;
   const out = ids.map((id) => byName.get(id) ?? byBase.get(basename(id)));
   const found = out.filter(Boolean).length;
   if (found === 0) throw new Error(`--targets ${path}: none of its ${byName.size} names matches a training film`);
   log(`targets: ${found} of ${ids.length} film(s) have a teacher matrix in ${path}`);
-  return out.map((m) => (m ? compose(m, toRegion) : undefined));
+  return out.map((m) => (m ? regionMatrix(teacherMargin, m) : undefined));
 }
 
 /** A previous --out folder or a checkpoint folder → the checkpoint folder. */

@@ -6,6 +6,7 @@ import type { GrayImage } from '../io/gray-image';
 import { resizeArea } from '../image/resize';
 import { AlignmentModel } from '../models/stn/stn';
 import { defaultStnConfig } from '../models/stn/config';
+import { regionMatrix } from '../models/stn/output-matrix';
 import { alignImages, predictMatrices, warpImage } from './align';
 import { refineBatch, refineParams } from './refine';
 
@@ -84,6 +85,8 @@ describe('align pipeline', () => {
     expect(m[1][1]).toBeCloseTo(1.15, 6);
     expect(m[0][2]).toBeCloseTo(0, 6);
     expect(m[1][2]).toBeCloseTo(-0.05, 6);
+    // regionMatrix undoes the margin: back to the matched region's (identity) matrix.
+    regionMatrix(model.config.margin, m).flat().forEach((v, k) => expect(v).toBeCloseTo([1, 0, 0, 0, 1, 0][k], 9));
     model.dispose();
   });
 });

@@ -1,4 +1,4 @@
-import { compose, paramsToMatrix, type AffineMatrix, type AffineParams } from '../../affine/affine';
+import { compose, invert, paramsToMatrix, type AffineMatrix, type AffineParams } from '../../affine/affine';
 import type { FrameMargin, StnConfig } from './config';
 
 /**
@@ -13,4 +13,12 @@ export function marginMatrix(m: FrameMargin): AffineMatrix {
 /** The matrix a model's prediction exports: θ applied after the frame margin. */
 export function outputMatrix(config: Pick<StnConfig, 'margin'>, params: AffineParams): AffineMatrix {
   return compose(paramsToMatrix(params), marginMatrix(config.margin));
+}
+
+/**
+ * The inverse of the margin step: an exported (output-frame) matrix back to
+ * the matched region's matrix, which is what training and templates see.
+ */
+export function regionMatrix(margin: FrameMargin, output: AffineMatrix): AffineMatrix {
+  return compose(output, invert(marginMatrix(margin)));
 }
