@@ -4,6 +4,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { FilmStore, type FinishRequest, type FinishResult, type PrepareRequest, type PrepareResult } from './align-jobs';
+import type { LoadNetworkRequest, NetworkResult, PredictRequest } from './align-network';
 
 export type Prepared = PrepareResult & { worker: number };
 
@@ -25,10 +26,18 @@ export class InlineRunner implements JobRunner {
   async close(): Promise<void> {}
 }
 
+type Result = PrepareResult | FinishResult | NetworkResult;
+
 interface Slot {
   worker: Worker;
-  pending: Map<number, { resolve: (v: PrepareResult | FinishResult) => void; kind: 'prepare' | 'finish' }>;
+  pending: Map<number, { resolve: (v: Result) => void; kind: 'prepare' | 'finish' | 'network' }>;
   dead?: string;
+}
+
+function failed(kind: 'prepare' | 'finish' | 'network', id: number, reason: string): Result {
+  if (kind === 'prepare') return { type: 'prepared', id, ok: false, reason, ms: {} };
+  if (kind === 'finish') return { type: 'finished', id, ok: false, reason, ms: {} };
+  return { type: 'network', id, ok: false, reason, ms: 0 };
 }
 
 export class WorkerPool implements JobRunner {
@@ -38,7 +47,7 @@ export class WorkerPool implements JobRunner {
     for (let i = 0; i < threads; i++) {
       const worker = new Worker(new URL('./align-worker.mjs', import.meta.url));
       const slot: Slot = { worker, pending: new Map() };
-      worker.on('message', (m: PrepareResult | FinishResult | { type: 'ready' }) => {
+      worker.on('message', (m: Result | { type: 'ready' }) => {
         if (m.type === 'ready') return;
         const p = slot.pending.get(m.id);
         if (!p) return;
@@ -47,10 +56,7 @@ export class WorkerPool implements JobRunner {
       });
       const fail = (why: string) => {
         slot.dead = why;
-        for (const [id, p] of slot.pending) {
-          const reason = `align worker stopped: ${why}`;
-          p.resolve(p.kind === 'prepare' ? { type: 'prepared', id, ok: false, reason, ms: {} } : { type: 'finished', id, ok: false, reason, ms: {} });
-        }
+        for (const [id, p] of slot.pending) p.resolve(failed(p.kind, id, `align worker stopped: ${why}`));
         slot.pending.clear();
       };
       worker.on('error', (e: Error) => fail(e.message));
@@ -85,6 +91,24 @@ export class WorkerPool implements JobRunner {
     return new Promise((resolve) => {
       slot.pending.set(req.id, { resolve: (v) => resolve(v as FinishResult), kind: 'finish' });
       slot.worker.postMessage(req, req.full ? [req.full.data.buffer as ArrayBuffer] : []);
+    });
+  }
+
+  /** Give a worker its own copy of the model (network workers: see align-network.ts). */
+  loadNetwork(worker: number, req: LoadNetworkRequest): Promise<NetworkResult> {
+    return this.call(worker, -1, req, 'network') as Promise<NetworkResult>;
+  }
+
+  predict(worker: number, req: PredictRequest): Promise<NetworkResult> {
+    return this.call(worker, req.id, req, 'network') as Promise<NetworkResult>;
+  }
+
+  private call(worker: number, id: number, msg: object, kind: 'network'): Promise<Result> {
+    const slot = this.slots[worker];
+    if (!slot || slot.dead) return Promise.resolve(failed(kind, id, `align worker stopped: ${slot?.dead ?? 'unknown'}`));
+    return new Promise((resolve) => {
+      slot.pending.set(id, { resolve, kind });
+      slot.worker.postMessage(msg);
     });
   }
 

@@ -140,6 +140,21 @@ describe.skipIf(!HAS_CXR14)('cxr-align CLI on real films (../shared/data/cxr14)'
     }
   });
 
+  it('align --networks 2: a worker\'s copy of the model predicts every other batch, with the same results as one copy', async () => {
+    const { dir } = filmFolder('in-n', 4);
+    for (const refine of [0, 2]) {
+      const one = await alignCommand({ inputs: [dir], out: join(tmp, `out-n1-${refine}`), model: modelDir, batch: 1, networks: 1, refine, ...quiet });
+      const messages: string[] = [];
+      const two = await alignCommand({ inputs: [dir], out: join(tmp, `out-n2-${refine}`), model: modelDir, batch: 1, networks: 2, refine, sink: silentSink, log: (m) => messages.push(m) });
+      expect(messages.join('\n')).toContain('2 network copies');
+      expect(two.aligned).toBe(4);
+      const a = JSON.parse(readFileSync(one.transformsJson, 'utf8')).transforms as Record<string, AffineMatrix>;
+      const b = JSON.parse(readFileSync(two.transformsJson, 'utf8')).transforms as Record<string, AffineMatrix>;
+      expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
+      for (const key of Object.keys(a)) b[key].flat().forEach((v, k) => expect(v, key).toBeCloseTo(a[key].flat()[k], 5));
+    }
+  });
+
   it('align: a corrupt file is reported by name and reason, the others are aligned, exit code 1', async () => {
     const { dir } = filmFolder('in-c', 3, true);
     const out = join(tmp, 'out-c');

@@ -16,6 +16,7 @@ import {
   isFiniteMatrix, matrixToParams, predictMatrices, type AffineMatrix, type AffineParams, type GrayImage, type Size,
 } from '../../src/engine/index';
 import { InlineRunner, WorkerPool, type JobRunner, type Prepared } from '../align-pool';
+import { networkRequest } from '../align-network';
 import { formatOptions, formatSize, parseArgs, parseSize, UsageError, type OptionSpecs } from '../args';
 import { setupBackend } from '../backend';
 import { collectInputs, type InputFile } from '../files';
@@ -42,6 +43,8 @@ export interface AlignOptions {
   backend?: 'wasm' | 'cpu' | 'auto';
   /** Worker threads for reading, decoding, warping and encoding (0 = all on the main thread). */
   workers?: number;
+  /** Copies of the network predicting batches side by side: the main thread's and networks − 1 workers' (≥ 1). */
+  networks?: number;
   /** Stop after the current batch (Ctrl-C). */
   signal?: AbortSignal;
   /** Progress output (stderr by default). */
@@ -114,9 +117,11 @@ export async function alignCommand(opts: AlignOptions): Promise<AlignSummary> {
   const bar = new ProgressBar(work.length + failed.length, 'img', opts.sink ?? stderrSink());
   if (failed.length) bar.tick(0, failed.length);
   const threads = Math.max(0, Math.min(opts.workers ?? defaultWorkers(), 16));
+  // Network lanes: lane 0 is the main thread's model, lane i > 0 a worker's copy (only as many as there are batches).
+  const netThreads = Math.max(0, Math.min(opts.networks ?? defaultNetworks(threads), 16, Math.ceil(work.length / batchSize)) - 1);
   log(`aligning ${work.length} file(s) with ${description} (locSize ${model.config.locSize}) into `
     + `${frame === 'original' ? 'each input\'s own size' : formatSize(frame)}${refine ? `, refining ${refine} iterations` : ''}`
-    + `${threads ? `, ${threads} worker thread(s)` : ''} → ${opts.out}`);
+    + `${threads ? `, ${threads} worker thread(s)` : ''}${netThreads ? `, ${netThreads + 1} network copies` : ''} → ${opts.out}`);
   const fail = (key: string, reason: string) => {
     failed.push({ key, reason });
     bar.message(`error: ${key}: ${reason}`);
@@ -132,37 +137,99 @@ export async function alignCommand(opts: AlignOptions): Promise<AlignSummary> {
       type: 'prepare', id: k * batchSize + i, path: f.path, key: f.key, locSize: L, sendFull: refine > 0,
     }));
   };
+  // Prepare up to this many batches ahead of the one being written (bounded memory: depth x batch films).
+  const depth = Math.max(1 + netThreads, threads > 0 ? 2 + Math.ceil(threads / 2) : 1);
+
+  // The network: the main thread's model and, with netThreads, worker copies ("lanes"). A lane takes the
+  // next batch when it is free — a worker once its model has loaded — at most `depth` batches ahead.
+  type Predicted = { ok: (Prepared & { ok: true })[]; matrices: AffineMatrix[]; reason?: string };
+  /** `retire`: the lane stops after this batch (its worker failed; the main thread's model did the batch). */
+  type Predict = (images: GrayImage[], k: number) => Promise<{ matrices: AffineMatrix[]; ms: number; reason?: string; retire?: boolean }>;
+  const nBatches = Math.ceil(work.length / batchSize);
+  const predicted: { promise: Promise<Predicted>; resolve: (p: Predicted) => void }[] = Array.from({ length: nBatches }, () => {
+    let resolve!: (p: Predicted) => void;
+    const promise = new Promise<Predicted>((r) => { resolve = r; });
+    return { promise, resolve };
+  });
+  let nextBatch = 0;
+  let written = 0;
+  let stopLanes = false;
+  const waiting: (() => void)[] = [];
+  const wakeLanes = () => { for (const w of waiting.splice(0)) w(); };
+  const predictBatch = async (k: number, predict: Predict): Promise<Predicted & { retire?: boolean }> => {
+    dispatch(k);
+    const prepared = await Promise.all(dispatched[k]);
+    const ok: (Prepared & { ok: true })[] = [];
+    for (const r of prepared) {
+      addMs(r.ms);
+      if (r.ok) ok.push(r);
+      else { fail(work[r.id].key, r.reason); bar.tick(0, 1); }
+    }
+    if (ok.length === 0) return { ok, matrices: [] };
+    const images: GrayImage[] = template
+      ? ok.map((r) => ({ width: r.width, height: r.height, data: r.full! }))
+      : ok.map((r) => ({ width: L, height: L, data: r.loc })); // locInput of an L x L copy is itself
+    const r = await predict(images, k);
+    stageMs[template ? 'refine' : 'predict'] += r.ms;
+    return { ok, matrices: r.matrices, reason: r.reason, retire: r.retire };
+  };
+  const lane = async (predict: Predict) => {
+    for (;;) {
+      // Back to the event loop between batches: the main thread's network resolves through microtasks
+      // only, and would otherwise starve the workers' messages (a loaded model, Ctrl-C, the progress bar).
+      await new Promise<void>((r) => setImmediate(r));
+      while (!stopLanes && nextBatch < nBatches && nextBatch >= written + depth) await new Promise<void>((w) => waiting.push(w));
+      if (stopLanes || nextBatch >= nBatches) return;
+      const k = nextBatch++;
+      const r = await predictBatch(k, predict);
+      predicted[k].resolve(r);
+      if (r.retire) return;
+    }
+  };
+  const refineSettings = template ? { template, iterations: refine } : undefined;
+  const mainLane: Predict = async (images) => {
+    const t = performance.now();
+    try {
+      return { matrices: await predictMatrices(model, images, batchSize, refineSettings), ms: performance.now() - t };
+    } catch (e) {
+      return { matrices: [], ms: performance.now() - t, reason: `the network failed: ${(e as Error).message}` };
+    }
+  };
+  const lanes: Promise<void>[] = [lane(mainLane)];
+  const netPool = netThreads > 0 ? new WorkerPool(netThreads) : undefined;
+  if (netPool) {
+    const request = await networkRequest(model, opts.backend ?? 'auto', refineSettings);
+    for (let w = 0; w < netThreads; w++) {
+      lanes.push(netPool.loadNetwork(w, request).then((loaded) => {
+        // A worker that cannot load the model leaves the batches to the other lanes.
+        if (!loaded.ok) { bar.message(`notice: a network worker could not load the model (${loaded.reason}); going on without it`); return; }
+        return lane(async (images, k) => {
+          const r = await netPool.predict(w, { type: 'predict', id: k, images, batch: batchSize });
+          if (r.ok) return { matrices: r.matrices, ms: r.ms };
+          bar.message(`notice: a network worker failed (${r.reason}); the main thread takes its batches`);
+          return { ...await mainLane(images, k), retire: true };
+        });
+      }));
+    }
+  }
+
   // Per input index: its transform once aligned (written to the JSON/CSV in input order).
   const results: (Done | undefined)[] = new Array(work.length);
   let finishing: Promise<void>[] = [];
   let interrupted = false;
   let steadyFrom = 0;
   let firstBatch = 0;
-  // Prepare up to this many batches ahead of the network (bounded memory: depth x batch films).
-  const depth = threads > 0 ? 2 + Math.ceil(threads / 2) : 1;
   try {
-    for (let k = 0; k * batchSize < work.length; k++) {
+    for (let k = 0; k < nBatches; k++) {
       if (opts.signal?.aborted) { interrupted = true; break; }
       for (let j = k; j < k + depth; j++) dispatch(j);
       const ws = performance.now();
-      const prepared = await Promise.all(dispatched[k]);
+      const { ok, matrices, reason } = await predicted[k].promise;
       stageMs.wait += performance.now() - ws;
       dispatched[k] = [];
-      const ok: (Prepared & { ok: true })[] = [];
-      for (const r of prepared) {
-        addMs(r.ms);
-        if (r.ok) ok.push(r);
-        else { fail(work[r.id].key, r.reason); bar.tick(0, 1); }
-      }
+      written = k + 1;
+      wakeLanes();
       if (ok.length === 0) continue;
-
-      // The engine's prediction (frame margin included), refined against the template when asked.
-      const ps = performance.now();
-      const images: GrayImage[] = template
-        ? ok.map((r) => ({ width: r.width, height: r.height, data: r.full! }))
-        : ok.map((r) => ({ width: L, height: L, data: r.loc })); // locInput of an L x L copy is itself
-      const matrices = await predictMatrices(model, images, batchSize, template ? { template, iterations: refine } : undefined);
-      stageMs[template ? 'refine' : 'predict'] += performance.now() - ps;
       if (k === 0) { steadyFrom = performance.now(); firstBatch = ok.length; }
       // Bound the writes in flight to about two batches.
       if (finishing.length > 2 * batchSize) {
@@ -174,8 +241,8 @@ export async function alignCommand(opts: AlignOptions): Promise<AlignSummary> {
       ok.forEach((r, i) => {
         const f = work[r.id];
         const matrix = matrices[i];
-        if (!isFiniteMatrix(matrix)) {
-          fail(f.key, 'the model predicted a non-finite transform');
+        if (reason || !matrix || !isFiniteMatrix(matrix)) {
+          fail(f.key, reason ?? 'the model predicted a non-finite transform');
           bar.tick(0, 1);
           runner.drop(r.worker, r.id);
           return;
@@ -201,7 +268,11 @@ export async function alignCommand(opts: AlignOptions): Promise<AlignSummary> {
     await Promise.all(finishing);
     stageMs.wait += performance.now() - fs;
   } finally {
-    await runner.close();
+    // Lanes finish the batch in hand (an interrupted run) before their workers stop.
+    stopLanes = true;
+    wakeLanes();
+    await Promise.allSettled(lanes);
+    await Promise.all([runner.close(), netPool?.close()]);
     model.dispose();
   }
   const ok = results.filter((d): d is Done => d !== undefined);
@@ -221,12 +292,22 @@ export async function alignCommand(opts: AlignOptions): Promise<AlignSummary> {
 }
 
 /**
- * The network runs on the main thread (tfjs WASM is single-threaded in Node);
- * the other cores read, decode, warp and encode. Two workers already keep up
- * with the network at the default resolution.
+ * Host threads: they read, decode, warp and encode while the network runs.
+ * Two already keep up with the network at the default resolution.
  */
 export function defaultWorkers(): number {
   return Math.max(1, Math.min(2, availableParallelism() - 1));
+}
+
+/**
+ * Network copies: tfjs WASM runs on one thread in Node, so with cores to spare
+ * further copies of the network in worker threads predict batches side by side.
+ * The host threads need their cores too: on 2 cores a second copy gains ~10% on
+ * 512-px films and loses ~10% on 1024-px ones (their decoding is heavier), so the
+ * default gives the network only the cores the host threads leave (at most 4).
+ */
+export function defaultNetworks(workers = defaultWorkers()): number {
+  return Math.max(1, Math.min(4, availableParallelism() - workers));
 }
 
 export const ALIGN_OPTIONS: OptionSpecs = {
@@ -239,6 +320,7 @@ export const ALIGN_OPTIONS: OptionSpecs = {
   'bit-depth': { type: 'string', meta: '8|16|auto', default: 'auto', choices: ['8', '16', 'auto'], help: 'output PNG bit depth; auto = 16 for inputs deeper than 8 bit' },
   backend: { type: 'string', meta: 'NAME', default: 'auto', choices: ['auto', 'wasm', 'cpu'], help: 'TensorFlow.js backend' },
   workers: { type: 'int', meta: 'N', help: 'threads that read, decode, warp and encode beside the network (default: cores − 1, at least 1, at most 2; 0 = none)' },
+  networks: { type: 'int', meta: 'N', help: 'copies of the network predicting batches side by side, one on the main thread and N − 1 in worker threads (default: the cores the --workers leave, at least 1, at most 4)' },
   quiet: { type: 'boolean', alias: 'q', help: 'no progress bar' },
 };
 
@@ -267,7 +349,8 @@ export async function runAlign(argv: string[], signal?: AbortSignal): Promise<nu
   const summary = await alignCommand({
     inputs: a.positionals, out: v.out as string, model: v.model as string | undefined, size,
     refine: v.refine as number, template: v.template as string | undefined, batch: v.batch as number,
-    bitDepth: depth, backend: v.backend as AlignOptions['backend'], workers: v.workers as number | undefined, signal,
+    bitDepth: depth, backend: v.backend as AlignOptions['backend'], workers: v.workers as number | undefined,
+    networks: v.networks as number | undefined, signal,
     sink: v.quiet ? silentSink : undefined,
   });
   if (summary.interrupted) return 130;

@@ -17,7 +17,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import {
-  AlignmentLoss, AlignmentModel, DEFAULT_AUGMENT, IDENTITY_MATRIX, Trainer, readTransformsJson, regionMatrix, type AffineMatrix, batchIndices, decodeImage, defaultStnConfig,
+  AlignmentLoss, AlignmentModel, DEFAULT_AUGMENT, IDENTITY_MATRIX, Trainer, readTransformsJson, regionMatrix, type AffineMatrix, decodeImage, defaultStnConfig,
   defaultTrainerSettings, encodePng, modelFiles, paramsRows, paramsToMatrix, randomVgg, resizeArea, serializeModel, tf,
   vggFromLayersModel, type AugmentSettings, type FrameMargin, type GrayImage, type LossSpec, type PerceptualNet, type Size, type StepReport, type TrainerSettings,
 } from '../../src/engine/index';
@@ -79,6 +79,8 @@ export interface TrainOptions {
   targets?: string;
   /** Weight of that term (default 1 when targets are given). */
   targetWeight?: number;
+  /** Weight of the self-consistency term (each film twice per batch under two augmentations; 0 = off). */
+  consistencyWeight?: number;
   /** Store the final model/ in float16 (half the size). */
   float16?: boolean;
   backend?: BackendChoice;
@@ -229,6 +231,7 @@ export async function trainCommand(opts: TrainOptions): Promise<TrainResult> {
     frame,
     srcSize: state?.settings.srcSize ?? { width: 2 * frame.width, height: 2 * frame.height },
     targetWeight: state?.settings.targetWeight ?? (opts.targets ? opts.targetWeight ?? 1 : 0),
+    consistencyWeight: state?.settings.consistencyWeight ?? opts.consistencyWeight ?? 0,
   });
   const targetsPath = state ? state.targets : opts.targets ? resolve(opts.targets) : undefined;
   const spec: LossSpec = state?.loss ?? lossSpec(opts.loss ?? 'lncc', { lambda: opts.lambda ?? 20, window: opts.window ?? 9, levels: opts.levels ?? 3 });
@@ -326,7 +329,7 @@ export async function trainCommand(opts: TrainOptions): Promise<TrainResult> {
     if (trainer.step === 0 && sampleEvery > 0) await writeSample();
     while (trainer.step < total) {
       if (opts.signal?.aborted) { interrupted = true; break; }
-      const idx = batchIndices(settings.seed, trainer.step, Math.min(settings.batchSize, data.size), data.size);
+      const idx = trainer.batchFor(data.size);
       const r = await trainer.trainOn(idx.map((i) => (targets?.[i] ? { ...data.get(i), target: targets[i] } : data.get(i))));
       reports.push(r);
       appendFileSync(logPath, `${JSON.stringify({
@@ -399,6 +402,7 @@ export const TRAIN_OPTIONS: OptionSpecs = {
   init: { type: 'string', meta: 'DIR', help: 'start from these model weights (fine-tune, e.g. on a sharpened template); fresh optimizer' },
   targets: { type: 'string', meta: 'JSON', help: 'also learn to reproduce these matrices (a transforms.json from align, e.g. with --refine; its "margin", else this run\'s, is undone)' },
   'target-weight': { type: 'number', meta: 'W', default: 1, help: 'weight of the --targets term beside the similarity loss' },
+  'consistency-weight': { type: 'number', meta: 'W', default: 0, help: 'self-consistency: each batch holds every film twice, under two augmentations, and their frames on the film are pulled together with this weight (0 = off)' },
   float16: { type: 'boolean', help: 'store the final model/ in float16 (half the size)' },
   backend: { type: 'string', meta: 'NAME', default: 'auto', choices: ['auto', 'wasm', 'cpu'], help: 'TensorFlow.js backend' },
   quiet: { type: 'boolean', alias: 'q', help: 'no live status line' },
@@ -438,7 +442,7 @@ export async function runTrain(argv: string[], signal?: AbortSignal): Promise<nu
   let loss = pick('loss') as LossName | undefined;
   if (a.given.has('perceptual') && !a.given.has('loss')) loss = 'perceptual';
   if (v.resume) {
-    for (const k of ['loss', 'head', 'loc-size', 'frame', 'model-frame', 'margin', 'seed', 'batch', 'lambda', 'window', 'levels', 'perceptual', 'template', 'augment', 'augment-shift', 'augment-scale', 'augment-rotate', 'max-images', 'weight-decay', 'targets', 'target-weight']) {
+    for (const k of ['loss', 'head', 'loc-size', 'frame', 'model-frame', 'margin', 'seed', 'batch', 'lambda', 'window', 'levels', 'perceptual', 'template', 'augment', 'augment-shift', 'augment-scale', 'augment-rotate', 'max-images', 'weight-decay', 'targets', 'target-weight', 'consistency-weight']) {
       if (a.given.has(k)) console.error(`note: --${k} is taken from the checkpoint when resuming; the value given is ignored`);
     }
   }
@@ -454,6 +458,7 @@ export async function runTrain(argv: string[], signal?: AbortSignal): Promise<nu
     maxImages: v['max-images'] as number, checkpointEvery: v['checkpoint-every'] as number,
     sampleEvery: v['sample-every'] as number, cacheMb: v['cache-mb'] as number, resume: v.resume as string | undefined,
     init: v.init as string | undefined, targets: pick('targets') as string | undefined, targetWeight: v['target-weight'] as number,
+    consistencyWeight: pick('consistency-weight') as number,
     float16: v.float16 as boolean, backend: v.backend as BackendChoice, signal, sink: v.quiet ? silentSink : undefined,
   });
   return r.interrupted ? 130 : 0;

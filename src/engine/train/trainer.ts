@@ -26,13 +26,20 @@ export interface TrainerSettings {
    * added to the similarity loss. 0 = similarity only.
    */
   targetWeight: number;
+  /**
+   * Weight of the self-consistency term: each batch holds every film twice,
+   * under two augmentations, and the two predicted frames (augmentation
+   * composed in, so both in the film's coordinates) are pulled together.
+   * 0 = off (every film once per batch).
+   */
+  consistencyWeight: number;
 }
 
 export function defaultTrainerSettings(model: AlignmentModel, overrides: Partial<TrainerSettings> = {}): TrainerSettings {
   return {
     steps: 1000, batchSize: 8, lr: 1e-4, lrEnd: 1e-6, weightDecay: 1e-4, augment: DEFAULT_AUGMENT, seed: 1,
     frame: model.config.frame, srcSize: { width: 2 * model.config.frame.width, height: 2 * model.config.frame.height },
-    targetWeight: 0,
+    targetWeight: 0, consistencyWeight: 0,
     ...overrides,
   };
 }
@@ -70,8 +77,20 @@ export class Trainer {
 
   /** Train on the batch that (seed, step) picks from `images`. */
   async trainStep(images: TrainingImage[]): Promise<StepReport> {
-    const idx = batchIndices(this.settings.seed, this.step, Math.min(this.settings.batchSize, images.length), images.length);
-    return this.trainOn(idx.map((i) => images[i]));
+    return this.trainOn(this.batchFor(images.length).map((i) => images[i]));
+  }
+
+  /**
+   * Which of n films the next step trains on: seeded, epoch-wise. With the
+   * consistency term, half as many films, each twice (two augmentations).
+   */
+  batchFor(n: number): number[] {
+    const s = this.settings;
+    if (s.consistencyWeight > 0) {
+      const idx = batchIndices(s.seed, this.step, Math.min(Math.max(1, Math.floor(s.batchSize / 2)), n), n);
+      return [...idx, ...idx];
+    }
+    return batchIndices(s.seed, this.step, Math.min(s.batchSize, n), n);
   }
 
   async trainOn(batchImages: TrainingImage[]): Promise<StepReport> {
@@ -79,6 +98,9 @@ export class Trainer {
     const s = this.settings;
     const rng = stepRng(s.seed, this.step, 2);
     const batch = makeBatch(batchImages, { locSize: this.model.config.locSize, srcSize: s.srcSize }, rng, s.augment);
+    // A batch of the same films twice over (trainStep with consistencyWeight) holds this many pairs.
+    const half = batchImages.length / 2;
+    const pairs = Number.isInteger(half) && half > 0 && batchImages.slice(0, half).every((im, i) => im.id === batchImages[half + i].id) ? half : 0;
     const params = this.model.params;
     const byVarName = new Map(params.entries().filter(([n]) => params.isTrainable(n)).map(([n, v]) => [v.name, n]));
     let parts: Record<string, tf.Scalar> = {};
@@ -87,11 +109,20 @@ export class Trainer {
       const warped = warpAffine(batch.src, theta, s.frame);
       const lv = this.loss.compute(warped);
       parts = Object.fromEntries(Object.entries(lv.parts).map(([k, v]) => [k, tf.keep(v.clone())]));
-      if (!(s.targetWeight > 0 && batch.targets)) return lv.total;
-      // θ already holds the augmentation, so the teacher's matrix of the un-augmented film is the target as it is.
-      const t = matrixTargetLoss(theta, batch.targets.matrix, batch.targets.mask);
-      parts.target = tf.keep(t.clone());
-      return lv.total.add(t.mul(s.targetWeight)) as tf.Scalar;
+      let total: tf.Scalar = lv.total;
+      if (s.targetWeight > 0 && batch.targets) {
+        // θ already holds the augmentation, so the teacher's matrix of the un-augmented film is the target as it is.
+        const t = matrixTargetLoss(theta, batch.targets.matrix, batch.targets.mask);
+        parts.target = tf.keep(t.clone());
+        total = total.add(t.mul(s.targetWeight));
+      }
+      if (s.consistencyWeight > 0 && pairs) {
+        // The same film under two augmentations must give one frame on the film.
+        const c = matrixTargetLoss(theta.slice([0, 0, 0], [pairs, 2, 3]), theta.slice([pairs, 0, 0], [pairs, 2, 3]), tf.ones([pairs]) as tf.Tensor1D);
+        parts.consistency = tf.keep(c.clone());
+        total = total.add(c.mul(s.consistencyWeight));
+      }
+      return total;
     }, params.trainable());
     disposeBatch(batch);
 

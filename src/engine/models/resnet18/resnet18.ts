@@ -145,7 +145,13 @@ export class FoldedResnet18 {
     this.builtFor = this.params.version;
   }
 
+  /** Pooled features [B, 512]. */
   forward(x: tf.Tensor4D): tf.Tensor2D {
+    return tf.tidy(() => this.forwardMap(x).mean([1, 2]) as tf.Tensor2D);
+  }
+
+  /** The last block's feature map [B, L/32, L/32, 512], before pooling. */
+  forwardMap(x: tf.Tensor4D): tf.Tensor4D {
     this.fold();
     return tf.tidy(() => {
       const conv = (input: tf.Tensor4D, name: string, stride: number, padding: number, relu: boolean, residual?: tf.Tensor4D): tf.Tensor4D => {
@@ -160,7 +166,7 @@ export class FoldedResnet18 {
         const y = conv(h, `${p}.conv1`, stride, 1, true);
         h = conv(y, `${p}.conv2`, 1, 1, false, identity);
       }
-      return h.mean([1, 2]) as tf.Tensor2D;
+      return h;
     });
   }
 
