@@ -27,14 +27,15 @@ export class InlineRunner implements JobRunner {
 }
 
 type Result = PrepareResult | FinishResult | NetworkResult;
+type JobKind = 'prepare' | 'finish' | 'network';
 
 interface Slot {
   worker: Worker;
-  pending: Map<number, { resolve: (v: Result) => void; kind: 'prepare' | 'finish' | 'network' }>;
+  pending: Map<number, { resolve: (v: Result) => void; kind: JobKind }>;
   dead?: string;
 }
 
-function failed(kind: 'prepare' | 'finish' | 'network', id: number, reason: string): Result {
+function failed(kind: JobKind, id: number, reason: string): Result {
   if (kind === 'prepare') return { type: 'prepared', id, ok: false, reason, ms: {} };
   if (kind === 'finish') return { type: 'finished', id, ok: false, reason, ms: {} };
   return { type: 'network', id, ok: false, reason, ms: 0 };
@@ -78,20 +79,11 @@ export class WorkerPool implements JobRunner {
   prepare(req: PrepareRequest): Promise<Prepared> {
     const i = this.pick();
     if (i < 0) return Promise.resolve({ type: 'prepared', id: req.id, ok: false, reason: 'no align worker is running', ms: {}, worker: -1 });
-    const slot = this.slots[i];
-    return new Promise((resolve) => {
-      slot.pending.set(req.id, { resolve: (v) => resolve({ ...(v as PrepareResult), worker: i }), kind: 'prepare' });
-      slot.worker.postMessage(req);
-    });
+    return this.call(i, req.id, req, 'prepare').then((v) => ({ ...(v as PrepareResult), worker: i }));
   }
 
   finish(worker: number, req: FinishRequest): Promise<FinishResult> {
-    const slot = this.slots[worker];
-    if (!slot || slot.dead) return Promise.resolve({ type: 'finished', id: req.id, ok: false, reason: `align worker stopped: ${slot?.dead ?? 'unknown'}`, ms: {} });
-    return new Promise((resolve) => {
-      slot.pending.set(req.id, { resolve: (v) => resolve(v as FinishResult), kind: 'finish' });
-      slot.worker.postMessage(req, req.full ? [req.full.data.buffer as ArrayBuffer] : []);
-    });
+    return this.call(worker, req.id, req, 'finish', req.full ? [req.full.data.buffer as ArrayBuffer] : []) as Promise<FinishResult>;
   }
 
   /** Give a worker its own copy of the model (network workers: see align-network.ts). */
@@ -103,12 +95,13 @@ export class WorkerPool implements JobRunner {
     return this.call(worker, req.id, req, 'network') as Promise<NetworkResult>;
   }
 
-  private call(worker: number, id: number, msg: object, kind: 'network'): Promise<Result> {
+  /** Post a job to a worker; a stopped worker answers with the job's failure. */
+  private call(worker: number, id: number, msg: object, kind: JobKind, transfer: ArrayBuffer[] = []): Promise<Result> {
     const slot = this.slots[worker];
     if (!slot || slot.dead) return Promise.resolve(failed(kind, id, `align worker stopped: ${slot?.dead ?? 'unknown'}`));
     return new Promise((resolve) => {
       slot.pending.set(id, { resolve, kind });
-      slot.worker.postMessage(msg);
+      slot.worker.postMessage(msg, transfer);
     });
   }
 

@@ -158,7 +158,9 @@ export async function alignCommand(opts: AlignOptions): Promise<AlignSummary> {
   const wakeLanes = () => { for (const w of waiting.splice(0)) w(); };
   const predictBatch = async (k: number, predict: Predict): Promise<Predicted & { retire?: boolean }> => {
     dispatch(k);
+    const ws = performance.now();
     const prepared = await Promise.all(dispatched[k]);
+    stageMs.wait += performance.now() - ws;
     const ok: (Prepared & { ok: true })[] = [];
     for (const r of prepared) {
       addMs(r.ms);
@@ -223,9 +225,8 @@ export async function alignCommand(opts: AlignOptions): Promise<AlignSummary> {
     for (let k = 0; k < nBatches; k++) {
       if (opts.signal?.aborted) { interrupted = true; break; }
       for (let j = k; j < k + depth; j++) dispatch(j);
-      const ws = performance.now();
+      // Not counted as `wait`: the main thread's own network usually runs meanwhile.
       const { ok, matrices, reason } = await predicted[k].promise;
-      stageMs.wait += performance.now() - ws;
       dispatched[k] = [];
       written = k + 1;
       wakeLanes();

@@ -98,7 +98,7 @@ export class Trainer {
     const s = this.settings;
     const rng = stepRng(s.seed, this.step, 2);
     const batch = makeBatch(batchImages, { locSize: this.model.config.locSize, srcSize: s.srcSize }, rng, s.augment);
-    // A batch of the same films twice over (trainStep with consistencyWeight) holds this many pairs.
+    // A batch of the same films twice over (batchFor with consistencyWeight) holds this many pairs.
     const half = batchImages.length / 2;
     const pairs = Number.isInteger(half) && half > 0 && batchImages.slice(0, half).every((im, i) => im.id === batchImages[half + i].id) ? half : 0;
     const params = this.model.params;
