@@ -8,8 +8,8 @@ import { evalCommand } from './eval';
 describe.skipIf(!HAS_SHARED)('cxr-align eval on real masked films (../shared/data/masked)', () => {
   it('scores identity and the model side by side and writes per-image CSVs', async () => {
     const out = mkdtempSync(join(tmpdir(), 'cxr-eval-'));
-    const rows = await evalCommand({
-      data: sharedPath('data/masked'), refine: 0, perturb: 1, elastix: false, limit: 6, out, seed: 1, quiet: true,
+    const { rows, probes } = await evalCommand({
+      data: sharedPath('data/masked'), refine: 0, perturb: 1, probes: true, elastix: false, limit: 6, out, seed: 1, quiet: true,
       frame: { width: 64, height: 80 }, log: () => {},
     });
     expect(rows.map((r) => r.aligner)[0]).toBe('identity (plain resize)');
@@ -25,6 +25,11 @@ describe.skipIf(!HAS_SHARED)('cxr-align eval on real masked films (../shared/dat
     const csv = readFileSync(join(out, 'per-image-0-identity-plain-resize-.csv'), 'utf8').trim().split('\n');
     expect(csv[0]).toMatch(/^file,aligner,dice_uncut/);
     expect(csv.length).toBe(7);
-    expect(existsSync(join(out, 'summary.json'))).toBe(true);
+    // Pure probes: a plain resize follows no shift, so a 10% shift moves its frame by 10% of the frame.
+    expect(probes?.map((p) => p.aligner)).toEqual(rows.map((r) => r.aligner));
+    const idShiftX = probes![0].px.find((p) => p.label === 'shift x +10%')!.px;
+    expect(idShiftX).toBeCloseTo(0.1 * 64, 3);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    expect(summary[1].probes).toHaveLength(8);
   });
 });

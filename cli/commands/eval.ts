@@ -7,8 +7,8 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  compose, evaluate, identityAligner, marginMatrix, perImageCsv, predictMatrices, summaryTable,
-  type Aligner, type EvalCase, type EvalSummary, type GrayImage,
+  compose, evaluate, identityAligner, marginMatrix, perImageCsv, predictMatrices, probeEquivariance, probeTable, summaryTable,
+  type Aligner, type EvalCase, type EvalSummary, type GrayImage, type ProbeSummary,
 } from '../../src/engine/index';
 import { formatOptions, parseArgs, UsageError, type OptionSpecs, type Size } from '../args';
 import { setupBackend } from '../backend';
@@ -22,6 +22,7 @@ export const EVAL_OPTIONS: OptionSpecs = {
   template: { type: 'string', meta: 'PNG', help: 'template the model matches, for --refine and --elastix (default: the model folder\'s template.png, else models/canonical-chest.png)' },
   refine: { type: 'int', default: 0, meta: 'N', help: 'also score the model + N refinement iterations per film' },
   perturb: { type: 'int', default: 3, meta: 'K', help: 'random known perturbations per film for the equivariance error (0 = skip)' },
+  probes: { type: 'boolean', default: false, help: 'also break the equivariance error down: frame disagreement under each pure ±10% shift, ±10% zoom and ±10° rotation' },
   frame: { type: 'size', meta: 'WxH', help: 'frame Dice and pixels are measured in (default: the model\'s frame)' },
   elastix: { type: 'boolean', default: false, help: 'also score a classic multi-resolution affine registration (Debian elastix)' },
   'elastix-metric': { type: 'string', default: 'ncc', choices: ['ncc', 'mi'], help: 'similarity elastix maximises: normalized correlation or Mattes mutual information' },
@@ -38,7 +39,7 @@ mean pairwise Dice of the warped masks on a canvas twice the frame's extent
 (lungs pushed outside the frame still count) and inside the frame, the share of
 films whose lungs the frame cuts (> 2% outside), mirrored outputs, and the
 equivariance error (frame disagreement in output pixels under known ±10°,
-±10% shift, ±10% scale perturbations).
+±10% shift, ±10% scale perturbations; --probes splits it by kind).
 
 Options:
 ${formatOptions(EVAL_OPTIONS)}
@@ -52,6 +53,7 @@ export interface EvalCommandOptions {
   template?: string;
   refine: number;
   perturb: number;
+  probes?: boolean;
   frame?: Size;
   elastix: boolean;
   elastixMetric?: 'ncc' | 'mi';
@@ -88,7 +90,13 @@ export function loadEvalCases(dir: string, limit?: number, log: (m: string) => v
   return cases;
 }
 
-export async function evalCommand(opts: EvalCommandOptions): Promise<EvalSummary[]> {
+export interface EvalReport {
+  rows: EvalSummary[];
+  /** Per pure perturbation, one per aligner (with --probes). */
+  probes?: ProbeSummary[];
+}
+
+export async function evalCommand(opts: EvalCommandOptions): Promise<EvalReport> {
   const log = opts.log ?? ((m: string) => console.error(m));
   await setupBackend('auto');
   const cases = loadEvalCases(opts.data, opts.limit, log);
@@ -125,25 +133,36 @@ export async function evalCommand(opts: EvalCommandOptions): Promise<EvalSummary
     bar.message(`scoring ${a.name}`);
     rows.push(await evaluate(a, cases, { frame, perturbations: opts.perturb, seed: opts.seed, cutThreshold: 0.02, onProgress: () => bar.tick(1) }));
   }
+  let probes: ProbeSummary[] | undefined;
+  if (opts.probes) {
+    probes = [];
+    for (const a of aligners) {
+      const bar = new ProgressBar(cases.length, 'film', opts.quiet ? silentSink : stderrSink());
+      bar.message(`probing ${a.name}`);
+      probes.push(await probeEquivariance(a, cases, frame, undefined, () => bar.tick(1)));
+    }
+  }
   model.dispose();
   if (opts.out) {
     mkdirSync(opts.out, { recursive: true });
     rows.forEach((r, i) => writeFileSync(join(opts.out!, `per-image-${i}-${r.aligner.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.csv`), perImageCsv(r)));
-    writeFileSync(join(opts.out, 'summary.json'), JSON.stringify(rows.map(({ perImage: _p, ...s }) => s), null, 2));
+    const summaries = rows.map(({ perImage: _p, ...s }) => ({ ...s, ...(probes ? { probes: probes.find((p) => p.aligner === s.aligner)?.px } : {}) }));
+    writeFileSync(join(opts.out, 'summary.json'), JSON.stringify(summaries, null, 2));
   }
-  return rows;
+  return { rows, probes };
 }
 
 export async function runEval(argv: string[]): Promise<number> {
   const a = parseArgs(argv, EVAL_OPTIONS);
   if (a.positionals.length) throw new UsageError(`unexpected argument "${a.positionals[0]}" (use --data DIR)`);
   const v = a.values;
-  const rows = await evalCommand({
+  const { rows, probes } = await evalCommand({
     data: v.data as string, model: v.model as string | undefined, template: v.template as string | undefined,
-    refine: v.refine as number, perturb: v.perturb as number, frame: v.frame as Size | undefined,
+    refine: v.refine as number, perturb: v.perturb as number, probes: v.probes as boolean, frame: v.frame as Size | undefined,
     elastix: v.elastix as boolean, elastixMetric: v['elastix-metric'] as 'ncc' | 'mi', limit: v.limit as number | undefined, out: v.out as string | undefined,
     seed: v.seed as number, quiet: v.quiet as boolean,
   });
   console.log(summaryTable(rows));
+  if (probes) console.log(`\n${probeTable(probes)}`);
   return 0;
 }

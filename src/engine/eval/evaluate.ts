@@ -3,6 +3,7 @@ import type { GrayImage } from '../io/gray-image';
 import { warpImage } from '../align/align';
 import { Rng } from '../train/rng';
 import { csvField } from '../export/transforms-file';
+import { fixedWidthTable } from './table';
 import { canvasMatrix, CANVAS_SCALE, cutFraction, frameDisagreementPx, frameRegion, pairwiseDice, toBitMask, type BitMask } from './metrics';
 
 /** Anything that maps a film to a frame matrix: a model, a model + refinement, identity, elastix. */
@@ -127,7 +128,5 @@ export function perImageCsv(summary: EvalSummary): string {
 export function summaryTable(rows: EvalSummary[]): string {
   const head = ['aligner', 'images', 'Dice uncut', 'Dice in frame', 'lungs cut', 'mirrored', 'equivar. px', 's/image'];
   const body = rows.map((r) => [r.aligner, String(r.images), r.diceUncut.toFixed(3), r.diceFrame.toFixed(3), `${(100 * r.cutRate).toFixed(1)}%`, `${(100 * r.mirroredRate).toFixed(1)}%`, Number.isNaN(r.equivariancePx) ? '—' : r.equivariancePx.toFixed(2), r.secondsPerImage.toFixed(3)]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
-  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
+  return fixedWidthTable(head, body);
 }

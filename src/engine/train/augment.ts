@@ -16,21 +16,34 @@ export interface AugmentSettings {
   contrast: number;
   /** Probability of an extra quarter turn (films scanned sideways). */
   rotate90: number;
+  /**
+   * Max width of a black band over each edge of the encoder's input, as a share
+   * of its side (0 = off); each edge gets one with probability ½. Films come
+   * padded, collimated and cropped by differing amounts, and the network should
+   * place the frame from the anatomy, not from where the film's border lies.
+   */
+  border: number;
 }
 
 export const DEFAULT_AUGMENT: AugmentSettings = {
-  enabled: true, shift: 0.1, scale: 0.05, rotateDeg: 10, brightness: 0.1, contrast: 0.2, rotate90: 0,
+  enabled: true, shift: 0.1, scale: 0.05, rotateDeg: 10, brightness: 0.1, contrast: 0.2, rotate90: 0, border: 0,
 };
+
+/** Band widths over the encoder input's edges, as shares of its side. */
+export interface BorderBands { left: number; right: number; top: number; bottom: number }
+
+const NO_BANDS: BorderBands = { left: 0, right: 0, top: 0, bottom: 0 };
 
 export interface AugmentDraw {
   /** Applied to the film before the network sees it (output → input convention). */
   matrix: AffineMatrix;
   brightness: number;
   contrast: number;
+  bands: BorderBands;
 }
 
 export function drawAugment(rng: Rng, s: AugmentSettings): AugmentDraw {
-  if (!s.enabled) return { matrix: [[1, 0, 0], [0, 1, 0]], brightness: 0, contrast: 1 };
+  if (!s.enabled) return { matrix: [[1, 0, 0], [0, 1, 0]], brightness: 0, contrast: 1, bands: NO_BANDS };
   const scale = rng.uniform(1 - s.scale, 1 + s.scale);
   let theta = (rng.uniform(-s.rotateDeg, s.rotateDeg) * Math.PI) / 180;
   if (s.rotate90 > 0 && rng.next() < s.rotate90) theta += (rng.next() < 0.5 ? 1 : -1) * (Math.PI / 2);
@@ -40,5 +53,23 @@ export function drawAugment(rng: Rng, s: AugmentSettings): AugmentDraw {
     matrix: paramsToMatrix([tx, ty, scale, scale, theta]),
     brightness: rng.uniform(-s.brightness, s.brightness),
     contrast: rng.uniform(1 - s.contrast, 1 + s.contrast),
+    // Drawn only when on, so runs without bands draw exactly what they drew before bands existed.
+    bands: s.border > 0 ? drawBands(rng, s.border) : NO_BANDS,
   };
+}
+
+function drawBands(rng: Rng, max: number): BorderBands {
+  const band = () => (rng.next() < 0.5 ? rng.uniform(0, max) : 0);
+  return { left: band(), right: band(), top: band(), bottom: band() };
+}
+
+/** 1 inside the input, 0 under the bands: a [L, L] mask, row-major. */
+export function bandMask(b: BorderBands, size: number): Float32Array {
+  const m = new Float32Array(size * size);
+  const x0 = Math.round(b.left * size);
+  const x1 = size - Math.round(b.right * size);
+  const y0 = Math.round(b.top * size);
+  const y1 = size - Math.round(b.bottom * size);
+  for (let y = y0; y < y1; y++) m.fill(1, y * size + x0, y * size + Math.max(x0, x1));
+  return m;
 }

@@ -1,7 +1,7 @@
 import * as tf from '../tf';
 import type { AffineMatrix, Size } from '../affine/affine';
 import { warpAffine } from '../sampler/warp';
-import { drawAugment, type AugmentSettings } from './augment';
+import { bandMask, drawAugment, type AugmentSettings } from './augment';
 import { Rng } from './rng';
 
 /**
@@ -83,7 +83,12 @@ export function makeBatch(images: TrainingImage[], geo: TrainingGeometry, rng: R
     const contrast = tf.tensor4d(draws.map((d) => d.contrast), [b, 1, 1, 1]);
     const brightness = tf.tensor4d(draws.map((d) => d.brightness), [b, 1, 1, 1]);
     // Intensity jitter only reaches the encoder: the loss compares the film itself.
-    const loc = warpedLoc.sub(0.5).mul(contrast).add(0.5).add(brightness).clipByValue(0, 1) as tf.Tensor4D;
+    let loc = warpedLoc.sub(0.5).mul(contrast).add(0.5).add(brightness).clipByValue(0, 1) as tf.Tensor4D;
+    if (augment.enabled && augment.border > 0) {
+      const masks = new Float32Array(b * L * L);
+      draws.forEach((d, i) => masks.set(bandMask(d.bands, L), i * L * L));
+      loc = loc.mul(tf.tensor4d(masks, [b, L, L, 1]));
+    }
     const src = tf.tensor4d(srcBuf, [b, sh, sw, 1]);
     const targets = images.some((im) => im.target) ? {
       matrix: tf.tensor3d(images.flatMap((im) => (im.target ?? [[0, 0, 0], [0, 0, 0]]).flat()), [b, 2, 3]),
