@@ -7,8 +7,8 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  compose, evaluate, identityAligner, marginMatrix, perImageCsv, predictMatrices, probeEquivariance, probeTable, summaryTable,
-  type Aligner, type EvalCase, type EvalSummary, type GrayImage, type ProbeSummary,
+  compose, EQUIVARIANCE_PROBES, evaluate, identityAligner, marginMatrix, perImageCsv, predictMatrices, probeTable, summaryTable,
+  type Aligner, type EvalCase, type EvalSummary, type GrayImage,
 } from '../../src/engine/index';
 import { formatOptions, parseArgs, UsageError, type OptionSpecs, type Size } from '../args';
 import { setupBackend } from '../backend';
@@ -90,13 +90,7 @@ export function loadEvalCases(dir: string, limit?: number, log: (m: string) => v
   return cases;
 }
 
-export interface EvalReport {
-  rows: EvalSummary[];
-  /** Per pure perturbation, one per aligner (with --probes). */
-  probes?: ProbeSummary[];
-}
-
-export async function evalCommand(opts: EvalCommandOptions): Promise<EvalReport> {
+export async function evalCommand(opts: EvalCommandOptions): Promise<EvalSummary[]> {
   const log = opts.log ?? ((m: string) => console.error(m));
   await setupBackend('auto');
   const cases = loadEvalCases(opts.data, opts.limit, log);
@@ -131,38 +125,31 @@ export async function evalCommand(opts: EvalCommandOptions): Promise<EvalReport>
   for (const a of aligners) {
     const bar = new ProgressBar(cases.length, 'film', opts.quiet ? silentSink : stderrSink());
     bar.message(`scoring ${a.name}`);
-    rows.push(await evaluate(a, cases, { frame, perturbations: opts.perturb, seed: opts.seed, cutThreshold: 0.02, onProgress: () => bar.tick(1) }));
-  }
-  let probes: ProbeSummary[] | undefined;
-  if (opts.probes) {
-    probes = [];
-    for (const a of aligners) {
-      const bar = new ProgressBar(cases.length, 'film', opts.quiet ? silentSink : stderrSink());
-      bar.message(`probing ${a.name}`);
-      probes.push(await probeEquivariance(a, cases, frame, undefined, () => bar.tick(1)));
-    }
+    rows.push(await evaluate(a, cases, {
+      frame, perturbations: opts.perturb, probes: opts.probes ? EQUIVARIANCE_PROBES : undefined,
+      seed: opts.seed, cutThreshold: 0.02, onProgress: () => bar.tick(1),
+    }));
   }
   model.dispose();
   if (opts.out) {
     mkdirSync(opts.out, { recursive: true });
     rows.forEach((r, i) => writeFileSync(join(opts.out!, `per-image-${i}-${r.aligner.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.csv`), perImageCsv(r)));
-    const summaries = rows.map(({ perImage: _p, ...s }) => ({ ...s, ...(probes ? { probes: probes.find((p) => p.aligner === s.aligner)?.px } : {}) }));
-    writeFileSync(join(opts.out, 'summary.json'), JSON.stringify(summaries, null, 2));
+    writeFileSync(join(opts.out, 'summary.json'), JSON.stringify(rows.map(({ perImage: _p, ...s }) => s), null, 2));
   }
-  return { rows, probes };
+  return rows;
 }
 
 export async function runEval(argv: string[]): Promise<number> {
   const a = parseArgs(argv, EVAL_OPTIONS);
   if (a.positionals.length) throw new UsageError(`unexpected argument "${a.positionals[0]}" (use --data DIR)`);
   const v = a.values;
-  const { rows, probes } = await evalCommand({
+  const rows = await evalCommand({
     data: v.data as string, model: v.model as string | undefined, template: v.template as string | undefined,
     refine: v.refine as number, perturb: v.perturb as number, probes: v.probes as boolean, frame: v.frame as Size | undefined,
     elastix: v.elastix as boolean, elastixMetric: v['elastix-metric'] as 'ncc' | 'mi', limit: v.limit as number | undefined, out: v.out as string | undefined,
     seed: v.seed as number, quiet: v.quiet as boolean,
   });
   console.log(summaryTable(rows));
-  if (probes) console.log(`\n${probeTable(probes)}`);
+  if (v.probes) console.log(`\n${probeTable(rows)}`);
   return 0;
 }

@@ -4,6 +4,7 @@ import { warpImage } from '../align/align';
 import { Rng } from '../train/rng';
 import { csvField } from '../export/transforms-file';
 import { fixedWidthTable } from './table';
+import type { Probe } from './probes';
 import { canvasMatrix, CANVAS_SCALE, cutFraction, frameDisagreementPx, frameRegion, pairwiseDice, toBitMask, type BitMask } from './metrics';
 
 /** Anything that maps a film to a frame matrix: a model, a model + refinement, identity, elastix. */
@@ -24,6 +25,8 @@ export interface EvalOptions {
   seed: number;
   /** Share of the mask outside the frame above which a film's lungs count as cut. */
   cutThreshold: number;
+  /** Pure perturbations to score one by one besides the random ones (EQUIVARIANCE_PROBES). */
+  probes?: Probe[];
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -50,6 +53,8 @@ export interface EvalSummary {
   /** Mean frame disagreement under known perturbations, in output pixels. */
   equivariancePx: number;
   secondsPerImage: number;
+  /** Mean frame disagreement under each of opts.probes, in output pixels. */
+  probes?: { label: string; px: number }[];
   perImage: PerImage[];
 }
 
@@ -68,12 +73,21 @@ export async function evaluate(aligner: Aligner, cases: EvalCase[], opts: EvalOp
   let alignSeconds = 0;
   let alignCalls = 0;
   const rng = new Rng(opts.seed);
-  for (let k = 0; k < cases.length; k++) {
-    const c = cases[k];
+  const probes = opts.probes ?? [];
+  const probeMatrices = probes.map((p) => paramsToMatrix(p.params));
+  const probeSums = new Array<number>(probes.length).fill(0);
+  const alignTimed = async (img: GrayImage): Promise<AffineMatrix> => {
     const t0 = performance.now();
-    const m = await aligner.align(c.image);
+    const m = await aligner.align(img);
     alignSeconds += (performance.now() - t0) / 1000;
     alignCalls++;
+    return m;
+  };
+  for (let k = 0; k < cases.length; k++) {
+    const c = cases[k];
+    const m = await alignTimed(c.image);
+    // How far the frame of a perturbed copy lands from `m`, taken back onto the film.
+    const disagreement = async (pert: AffineMatrix) => frameDisagreementPx(m, await alignTimed(await warpImage(c.image, pert, { width: c.image.width, height: c.image.height })), pert, frame);
     const warped = await warpImage(c.mask, canvasMatrix(m), canvas);
     const cm = toBitMask(warped.data, canvas.width, canvas.height);
     const fm = frameRegion(cm);
@@ -82,15 +96,8 @@ export async function evaluate(aligner: Aligner, cases: EvalCase[], opts: EvalOp
     let maskPixels = 0;
     for (const v of c.mask.data) if (v >= 0.5) maskPixels++;
     let eq = 0;
-    for (let p = 0; p < opts.perturbations; p++) {
-      const pert = drawPerturbation(rng);
-      const perturbed = await warpImage(c.image, pert, { width: c.image.width, height: c.image.height });
-      const t1 = performance.now();
-      const mp = await aligner.align(perturbed);
-      alignSeconds += (performance.now() - t1) / 1000;
-      alignCalls++;
-      eq += frameDisagreementPx(m, mp, pert, frame);
-    }
+    for (let p = 0; p < opts.perturbations; p++) eq += await disagreement(drawPerturbation(rng));
+    for (let j = 0; j < probes.length; j++) probeSums[j] += await disagreement(probeMatrices[j]);
     perImage.push({
       name: c.name, matrix: m, diceUncut: NaN, diceFrame: NaN,
       cut: cutFraction(fm, maskPixels, c.mask, frame, m),
@@ -112,6 +119,7 @@ export async function evaluate(aligner: Aligner, cases: EvalCase[], opts: EvalOp
     mirroredRate: mean(perImage.map((p) => (p.mirrored ? 1 : 0))),
     equivariancePx: opts.perturbations ? mean(perImage.map((p) => p.equivariancePx)) : NaN,
     secondsPerImage: alignSeconds / Math.max(1, alignCalls),
+    ...(probes.length ? { probes: probes.map((p, j) => ({ label: p.label, px: probeSums[j] / Math.max(1, cases.length) })) } : {}),
     perImage,
   };
 }

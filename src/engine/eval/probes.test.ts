@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../testing/tf-backend';
 import type { GrayImage } from '../io/gray-image';
-import { identityAligner, type Aligner } from './evaluate';
-import { EQUIVARIANCE_PROBES, probeEquivariance, probeTable } from './probes';
+import { evaluate, identityAligner, type Aligner, type EvalCase } from './evaluate';
+import { EQUIVARIANCE_PROBES, probeTable } from './probes';
 
 beforeAll(async () => { await useBackend(); });
 
@@ -30,12 +30,12 @@ const centroidAligner: Aligner = {
 
 describe('equivariance probes', () => {
   it('tell an aligner that follows shifts from one that follows nothing', async () => {
-    const cases = [{ name: 'blob', image: blob(96, 80), mask: blob(96, 80) }];
-    const frame = { width: 64, height: 80 };
-    const c = await probeEquivariance(centroidAligner, cases, frame);
-    const id = await probeEquivariance(identityAligner, cases, frame);
-    const px = (r: typeof c, label: string) => r.px.find((p) => p.label === label)!.px;
-    expect(c.px.map((p) => p.label)).toEqual(EQUIVARIANCE_PROBES.map((p) => p.label));
+    const cases: EvalCase[] = [{ name: 'blob', image: blob(96, 80), mask: blob(96, 80) }];
+    const opts = { frame: { width: 64, height: 80 }, perturbations: 0, seed: 1, cutThreshold: 0.02, probes: EQUIVARIANCE_PROBES };
+    const c = await evaluate(centroidAligner, cases, opts);
+    const id = await evaluate(identityAligner, cases, opts);
+    const px = (r: typeof c, label: string) => r.probes!.find((p) => p.label === label)!.px;
+    expect(c.probes!.map((p) => p.label)).toEqual(EQUIVARIANCE_PROBES.map((p) => p.label));
     for (const label of ['shift x +10%', 'shift x −10%', 'shift y +10%', 'shift y −10%']) {
       expect(px(c, label)).toBeLessThan(0.2);
       // A 10% shift of the film is 10% of the frame under an identity frame: 6.4 px across, 8 px down.

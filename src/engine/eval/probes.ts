@@ -1,13 +1,12 @@
-import { paramsToMatrix, type AffineMatrix, type AffineParams, type Size } from '../affine/affine';
-import { warpImage } from '../align/align';
-import type { Aligner, EvalCase } from './evaluate';
-import { frameDisagreementPx } from './metrics';
+import type { AffineParams } from '../affine/affine';
+import type { EvalSummary } from './evaluate';
 import { fixedWidthTable } from './table';
 
 /**
  * The random perturbations of the equivariance error mix shift, zoom and
  * rotation, so one number cannot say which of them an aligner fails to follow.
- * Each probe is one pure perturbation at the edge of that range.
+ * Each probe is one pure perturbation at the edge of that range; `evaluate`
+ * scores the ones in its `probes` option.
  */
 export interface Probe { label: string; params: AffineParams }
 
@@ -25,32 +24,11 @@ export const EQUIVARIANCE_PROBES: Probe[] = [
   { label: 'rotate −10°', params: [0, 0, 1, 1, -DEG10] },
 ];
 
-export interface ProbeSummary {
-  aligner: string;
-  /** Mean frame disagreement over the films, in output pixels, one per probe. */
-  px: { label: string; px: number }[];
-}
-
-/** Mean frame disagreement per pure perturbation, over all films. */
-export async function probeEquivariance(aligner: Aligner, cases: EvalCase[], frame: Size, probes: Probe[] = EQUIVARIANCE_PROBES, onProgress?: (done: number, total: number) => void): Promise<ProbeSummary> {
-  const sums = new Array<number>(probes.length).fill(0);
-  const perts: AffineMatrix[] = probes.map((p) => paramsToMatrix(p.params));
-  for (let k = 0; k < cases.length; k++) {
-    const img = cases[k].image;
-    const a = await aligner.align(img);
-    for (let j = 0; j < probes.length; j++) {
-      const perturbed = await warpImage(img, perts[j], { width: img.width, height: img.height });
-      sums[j] += frameDisagreementPx(a, await aligner.align(perturbed), perts[j], frame);
-    }
-    onProgress?.(k + 1, cases.length);
-  }
-  return { aligner: aligner.name, px: probes.map((p, j) => ({ label: p.label, px: sums[j] / Math.max(1, cases.length) })) };
-}
-
-/** A fixed-width table: one row per aligner, one column per probe. */
-export function probeTable(rows: ProbeSummary[]): string {
-  if (rows.length === 0) return '';
-  const head = ['aligner (px per pure perturbation)', ...rows[0].px.map((p) => p.label)];
-  const body = rows.map((r) => [r.aligner, ...r.px.map((p) => p.px.toFixed(2))]);
+/** A fixed-width table: one row per aligner scored with probes, one column per probe. */
+export function probeTable(rows: EvalSummary[]): string {
+  const scored = rows.filter((r) => r.probes?.length);
+  if (scored.length === 0) return '';
+  const head = ['aligner (px per pure perturbation)', ...scored[0].probes!.map((p) => p.label)];
+  const body = scored.map((r) => [r.aligner, ...r.probes!.map((p) => p.px.toFixed(2))]);
   return fixedWidthTable(head, body);
 }
