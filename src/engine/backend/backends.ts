@@ -1,4 +1,6 @@
 import * as tf from '../tf';
+import { watchDevice } from './device-guard';
+import { applyWebGpuLimits } from './webgpu-limits';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 
@@ -51,7 +53,12 @@ export async function trySetBackend(name: BackendName, opts: BackendOptions = {}
     await loadBackend(name, opts);
     const ok = await tf.setBackend(name);
     if (ok) await tf.ready();
-    return ok && tf.getBackend() === name ? null : `${name} did not initialise`;
+    if (!ok || tf.getBackend() !== name) return `${name} did not initialise`;
+    if (name === 'webgpu') {
+      applyWebGpuLimits();
+      watchDevice();
+    }
+    return null;
   } catch (e) {
     return `${name}: ${(e as Error).message}`;
   }

@@ -1,5 +1,6 @@
 import * as tf from '../tf';
 import type { Size } from '../affine/affine';
+import { DeviceError, guardDevice, isGpuBackend } from '../backend/device-guard';
 import { AlignmentLoss } from '../losses/alignment-loss';
 import { matrixTargetLoss } from '../losses/matrix-target';
 import { paramsToTheta, type AlignmentModel } from '../models/stn/stn';
@@ -93,7 +94,47 @@ export class Trainer {
     return batchIndices(s.seed, this.step, Math.min(s.batchSize, n), n);
   }
 
+  /**
+   * One step, guarded: a GPU device error, or a GPU step whose loss and
+   * gradient norm both read back as exactly 0 (what a dropped command buffer
+   * leaves), rejects with a DeviceError and leaves the weights, the optimizer's
+   * moments and the step counter as they were before it. When the device itself
+   * is gone (lost device or context), there is nothing left to restore on it:
+   * the caller rebuilds from its host copy.
+   */
   async trainOn(batchImages: TrainingImage[]): Promise<StepReport> {
+    const snapshot = this.snapshot();
+    try {
+      const report = await guardDevice(`training step ${this.step}`, () => this.unguardedStep(batchImages));
+      tf.dispose(snapshot.tensors);
+      return report;
+    } catch (e) {
+      if (!(e instanceof DeviceError && e.fatal)) this.restore(snapshot);
+      else tf.dispose(snapshot.tensors);
+      throw e;
+    }
+  }
+
+  /**
+   * Zero-copy: a clone shares its data, and assign() gives a variable new data
+   * rather than overwriting the old, so these keep the pre-step values.
+   */
+  private snapshot(): { step: number; optimizerStep: number; weights: Map<string, tf.Tensor>; moments: Map<string, tf.Tensor>; tensors: tf.Tensor[] } {
+    // Every parameter, not just the trainable ones: batch norm's running statistics move in a step too.
+    const weights = new Map(this.model.params.entries().map(([n, v]) => [n, tf.clone(v)]));
+    const moments = new Map([...this.optimizer.stateTensors()].map(([n, t]) => [n, tf.clone(t)]));
+    return { step: this.step, optimizerStep: this.optimizer.step, weights, moments, tensors: [...weights.values(), ...moments.values()] };
+  }
+
+  private restore(s: ReturnType<Trainer['snapshot']>): void {
+    for (const [n, t] of s.weights) this.model.params.get(n).assign(t);
+    this.model.params.markChanged();
+    this.optimizer.loadState(s.optimizerStep, s.moments);
+    this.step = s.step;
+    tf.dispose(s.tensors);
+  }
+
+  private async unguardedStep(batchImages: TrainingImage[]): Promise<StepReport> {
     const t0 = performance.now();
     const s = this.settings;
     const rng = stepRng(s.seed, this.step, 2);
@@ -136,6 +177,10 @@ export class Trainer {
     const nums = await summary.data();
     summary.dispose();
     const [loss, gradNorm] = [nums[0], nums[1]];
+    if (loss === 0 && gradNorm === 0 && isGpuBackend()) {
+      tf.dispose([value, ...gradList, ...Object.values(parts)]);
+      throw new DeviceError('zero-step', tf.getBackend(), `training step ${this.step}: loss and gradient norm both read back as exactly 0 (a dropped GPU command buffer, not convergence)`);
+    }
     const lr = this.lrAt(this.step);
     const skipped = !Number.isFinite(loss) || !Number.isFinite(gradNorm);
     if (skipped) {

@@ -1,0 +1,272 @@
+/**
+ * The WebGPU lane: every GPU-side job of the engine on tfjs-backend-webgpu
+ * (through Dawn's Node binding; SwiftShader where there is no GPU) against the
+ * same computation on WASM, at tiny sizes (SwiftShader runs ~1 GFLOP/s).
+ *
+ * Tolerances (max |a − b| / max |b|, b the WASM value): forward values 1e-4,
+ * gradients 1e-3, two training steps' losses 1e-4, gradient norms 1e-3, and
+ * 99.9% of the updated weights within 1e-5 absolute (lr 1e-3; Adam moves a
+ * weight whose gradient is float noise by ±lr either way, so the last 0.1% only
+ * within 2·lr a step). Float32 on both; what differs is summation order.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import * as tf from '../tf';
+import { installNodeWebGpu } from '../../../cli/webgpu-node';
+import { trySetBackend, type BackendName } from './backends';
+import { DeviceError, guardDevice } from './device-guard';
+import { AlignmentLoss, type LossSpec } from '../losses/alignment-loss';
+import { AlignmentModel } from '../models/stn/stn';
+import { defaultStnConfig } from '../models/stn/config';
+import { randomVgg } from '../models/vgg/vgg';
+import { serializeModel, deserializeModel } from '../weights/model-io';
+import { warpAffine } from '../sampler/warp';
+import { Trainer, defaultTrainerSettings } from '../train/trainer';
+import { DEFAULT_AUGMENT } from '../train/augment';
+import { refineBatch } from '../align/refine';
+import { predictParams } from '../align/align';
+import type { GrayImage } from '../io/gray-image';
+import type { AffineMatrix } from '../affine/affine';
+import { locInput } from '../align/prepare';
+import { resizeArea } from '../image/resize';
+
+const gpu = await (async () => {
+  try {
+    const info = await installNodeWebGpu();
+    const reason = await trySetBackend('webgpu');
+    if (reason) return { error: reason };
+    if ((await trySetBackend('wasm')) !== null) return { error: 'the WASM reference backend did not start' };
+    return { info };
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+})();
+if ('error' in gpu) console.warn(`[webgpu lane] skipped: ${gpu.error}`);
+else console.log(`[webgpu lane] adapter: ${gpu.info!.adapter}`);
+
+afterAll(async () => { if (!('error' in gpu)) await trySetBackend('wasm'); });
+
+async function on(name: BackendName): Promise<void> {
+  const reason = await trySetBackend(name);
+  if (reason) throw new Error(reason);
+}
+
+/** Run `fn` on WASM and on WebGPU from the same host inputs; host copies of what it returns. */
+async function both(fn: () => tf.Tensor | tf.Tensor[] | Promise<tf.Tensor | tf.Tensor[]>): Promise<{ wasm: Float32Array[]; webgpu: Float32Array[] }> {
+  const out: Record<string, Float32Array[]> = {};
+  for (const name of ['wasm', 'webgpu'] as const) {
+    await on(name);
+    const before = tf.memory().numTensors;
+    const r = await guardDevice(`parity on ${name}`, async () => {
+      const t = await fn();
+      const list = Array.isArray(t) ? t : [t];
+      const data = await Promise.all(list.map(async (x) => Float32Array.from(await x.data() as Float32Array)));
+      tf.dispose(list);
+      return data;
+    });
+    expect(tf.memory().numTensors, `tensors leaked on ${name}`).toBe(before);
+    out[name] = r;
+  }
+  return { wasm: out.wasm, webgpu: out.webgpu };
+}
+
+function relErr(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let d = 0;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    expect(Number.isFinite(a[i]), `non-finite value at ${i}`).toBe(true);
+    d = Math.max(d, Math.abs(a[i] - b[i]));
+    m = Math.max(m, Math.abs(b[i]));
+  }
+  return m > 0 ? d / m : d;
+}
+
+const errors: Record<string, number> = {};
+function expectClose(what: string, r: { wasm: Float32Array[]; webgpu: Float32Array[] }, tol: number): void {
+  const e = Math.max(...r.wasm.map((w, i) => relErr(r.webgpu[i], w)));
+  errors[what] = e;
+  expect(e, `${what}: webgpu vs wasm`).toBeLessThan(tol);
+}
+afterAll(() => { if (Object.keys(errors).length) console.log(`[webgpu lane] max relative error vs WASM:\n${Object.entries(errors).map(([k, v]) => `  ${k.padEnd(34)} ${v.toExponential(2)}`).join('\n')}`); });
+
+function film(w: number, h: number, seed: number): GrayImage {
+  const data = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+    const u = x / w - 0.5; const v = y / h - 0.5;
+    data[y * w + x] = Math.min(1, Math.max(0, 0.55 + 0.3 * Math.cos(7 * u + seed) * Math.sin(5 * v - seed) - 0.35 * Math.exp(-((Math.abs(u) - 0.22) ** 2 + v * v) * 25)));
+  }
+  return { width: w, height: h, data };
+}
+
+const L = 32;
+const FRAME = { width: 16, height: 20 };
+
+describe.skipIf('error' in gpu)('WebGPU parity with WASM (tiny sizes)', () => {
+  it('ops over more inputs than the storage-buffer limit: addN (64), stack (40), concat (40)', async () => {
+    const xs = Array.from({ length: 64 }, (_, i) => new Float32Array([i + 1, -i, 0.5 * i]));
+    const r = await both(() => tf.tidy(() => {
+      const ts = xs.map((x) => tf.tensor1d(x));
+      return [tf.addN(ts), tf.stack(ts.slice(0, 40)), tf.concat(ts.slice(0, 40))];
+    }));
+    expect(Array.from(r.webgpu[0])).toEqual([2080, -2016, 1008]);
+    expectClose('addN / stack / concat', r, 1e-7);
+  });
+
+  it('a device validation error fails the guarded work, naming it', async () => {
+    await on('webgpu');
+    const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+    // A buffer with MAP_READ and STORAGE together is invalid by the spec.
+    const err = await guardDevice('a deliberately invalid buffer', async () => {
+      device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.STORAGE });
+    }).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(DeviceError);
+    expect((err as DeviceError).failure).toBe('validation');
+    expect((err as Error).message).toMatch(/webgpu validation error: during a deliberately invalid buffer/);
+    // The scopes are balanced: the next guarded work passes.
+    await expect(guardDevice('a valid read', async () => (await tf.scalar(2).data())[0])).resolves.toBe(2);
+  });
+
+  it('STN inference (ResNet18 + bounded head, folded batch norm)', async () => {
+    await on('wasm');
+    const m = new AlignmentModel(defaultStnConfig({ locSize: L, frame: FRAME, seed: 5 }));
+    // Non-zero last layer, so the head's output depends on the encoder.
+    m.params.assign('head.fc2.weight', tf.randomNormal([256, 5], 0, 0.05, 'float32', 9));
+    const art = await serializeModel(m);
+    m.dispose();
+    const locs = [film(L, L, 1), film(L, L, 2)];
+    const r = await both(async () => {
+      const model = deserializeModel(art.modelJson, art.weightData).model;
+      const p = await predictParams(model, locs);
+      model.dispose();
+      return tf.tensor2d(p.map((x) => [...x]));
+    });
+    expectClose('STN inference (params)', r, 1e-4);
+  });
+
+  it('the sampler and its θ-gradient', async () => {
+    const img = film(24, 30, 3);
+    // Generic values: no sample lands exactly on a pixel (a kink of bilinear sampling, where float rounding picks the side).
+    const theta = [[0.913, 0.071, 0.037], [-0.083, 1.093, -0.117]];
+    const w = Float32Array.from({ length: FRAME.width * FRAME.height }, (_, i) => Math.sin(i));
+    const r = await both(() => tf.tidy(() => {
+      const src = tf.tensor4d(img.data, [1, 30, 24, 1]);
+      const th = tf.tensor3d([theta]);
+      const wt = tf.tensor4d(w, [1, FRAME.height, FRAME.width, 1]);
+      const warped = warpAffine(src, th, FRAME);
+      const g = tf.grad((t: tf.Tensor) => warpAffine(src, t as tf.Tensor3D, FRAME).mul(wt).sum())(th);
+      return [warped, g];
+    }));
+    expectClose('sampler forward', { wasm: [r.wasm[0]], webgpu: [r.webgpu[0]] }, 1e-4);
+    expectClose('sampler θ-gradient', { wasm: [r.wasm[1]], webgpu: [r.webgpu[1]] }, 1e-3);
+  });
+
+  const LOSSES: LossSpec[] = [
+    { kind: 'pixel' }, { kind: 'ncc' }, { kind: 'lncc', window: 5 },
+    { kind: 'multiscale', base: 'lncc', levels: 2, window: 3 }, { kind: 'perceptual', lambda: 20 },
+  ];
+  for (const spec of LOSSES) {
+    it(`loss ${spec.kind} and its gradient`, async () => {
+      const a = film(FRAME.width, FRAME.height, 4);
+      const t = film(FRAME.width, FRAME.height, 6);
+      const r = await both(() => {
+        const vgg = spec.kind === 'perceptual' ? randomVgg(1234) : undefined;
+        const template = tf.tensor4d(t.data, [1, FRAME.height, FRAME.width, 1]);
+        const loss = new AlignmentLoss(spec, { template, perceptual: vgg });
+        const x = tf.tensor4d(a.data, [1, FRAME.height, FRAME.width, 1]);
+        const { value, grad } = tf.valueAndGrad((w: tf.Tensor) => loss.compute(w as tf.Tensor4D).total)(x);
+        loss.dispose();
+        vgg?.params.dispose();
+        tf.dispose([template, x]);
+        return [value, grad];
+      });
+      expect(Math.abs(r.webgpu[0][0])).toBeGreaterThan(0);
+      expectClose(`loss ${spec.kind}`, { wasm: [r.wasm[0]], webgpu: [r.webgpu[0]] }, 1e-4);
+      expectClose(`loss ${spec.kind} gradient`, { wasm: [r.wasm[1]], webgpu: [r.webgpu[1]] }, 1e-3);
+    });
+  }
+
+  it('two training steps from the same weights and seed: loss, gradient norm, updated weights (teacher + consistency + bands)', async () => {
+    await on('wasm');
+    const m = new AlignmentModel(defaultStnConfig({ locSize: L, frame: FRAME, seed: 7 }));
+    const art = await serializeModel(m);
+    m.dispose();
+    const films = [0, 1, 2, 3].map((i) => film(48, 60, i));
+    const images = films.map((f, i) => ({
+      id: `f${i}`, loc: locInput(f, L), src: resizeArea(f, 2 * FRAME.width, 2 * FRAME.height).data,
+      target: [[0.9, 0, 0.02 * i], [0, 0.95, -0.03]] as AffineMatrix,
+    }));
+    const tmpl = film(FRAME.width, FRAME.height, 9);
+    const reports: Record<string, { loss: number[]; gradNorm: number[] }> = {};
+    const r = await both(async () => {
+      const model = deserializeModel(art.modelJson, art.weightData).model;
+      const template = tf.tensor4d(tmpl.data, [1, FRAME.height, FRAME.width, 1]);
+      const loss = new AlignmentLoss({ kind: 'lncc', window: 5 }, { template });
+      const trainer = new Trainer(model, loss, defaultTrainerSettings(model, {
+        steps: 2, batchSize: 4, lr: 1e-3, lrEnd: 1e-3, frame: FRAME, srcSize: { width: 2 * FRAME.width, height: 2 * FRAME.height },
+        augment: { ...DEFAULT_AUGMENT, enabled: true, border: 0.1 }, targetWeight: 5, consistencyWeight: 10,
+      }));
+      const rep = { loss: [] as number[], gradNorm: [] as number[] };
+      for (let i = 0; i < 2; i++) {
+        const s = await trainer.trainStep(images);
+        expect(s.skipped).toBe(false);
+        rep.loss.push(s.loss);
+        rep.gradNorm.push(s.gradNorm);
+      }
+      reports[tf.getBackend()] = rep;
+      const flat = tf.tidy(() => tf.concat(model.params.trainableNames().map((n) => model.params.get(n).reshape([-1]))));
+      trainer.dispose();
+      loss.dispose();
+      template.dispose();
+      model.dispose();
+      return [flat, tf.tensor1d(rep.loss), tf.tensor1d(rep.gradNorm)];
+    });
+    for (const v of reports.webgpu.loss) expect(v).toBeGreaterThan(0);
+    for (const v of reports.webgpu.gradNorm) expect(v).toBeGreaterThan(0);
+    expectClose('training: losses (2 steps)', { wasm: [r.wasm[1]], webgpu: [r.webgpu[1]] }, 1e-4);
+    expectClose('training: gradient norms', { wasm: [r.wasm[2]], webgpu: [r.webgpu[2]] }, 1e-3);
+    // Adam moves every weight by about ±lr whatever its gradient's size, so a weight whose gradient is
+    // float noise may step either way: that bounds the worst weight (2 steps · 2·lr); the rest must agree.
+    const n = r.wasm[0].length;
+    const diffs = Array.from({ length: n }, (_, i) => Math.abs(r.wasm[0][i] - r.webgpu[0][i])).sort((a, b) => a - b);
+    errors['training: updated weights p99.9 (abs)'] = diffs[Math.floor(0.999 * (n - 1))];
+    errors['training: updated weights max (abs)'] = diffs[n - 1];
+    expect(diffs[Math.floor(0.999 * (n - 1))]).toBeLessThan(1e-5);
+    expect(diffs[n - 1]).toBeLessThan(2 * 2 * 1e-3);
+  });
+
+  it('a GPU step that reads back as exactly zero fails as a device error and leaves the weights and step', async () => {
+    await on('webgpu');
+    const model = new AlignmentModel(defaultStnConfig({ locSize: L, frame: FRAME, seed: 8 }));
+    const template = tf.tensor4d(film(FRAME.width, FRAME.height, 2).data, [1, FRAME.height, FRAME.width, 1]);
+    const real = new AlignmentLoss({ kind: 'pixel' }, { template });
+    // What a dropped command buffer reads back as: a loss and gradient of exactly 0.
+    const zero = Object.assign(Object.create(AlignmentLoss.prototype) as AlignmentLoss, real, {
+      compute: (w: tf.Tensor4D) => { const total = w.mul(0).sum() as tf.Scalar; return { total, parts: { pixel: total } }; },
+    });
+    // The shapes of the training test above, so SwiftShader's compiled pipelines are reused (compiling is most of its time).
+    const images = [0, 1, 2, 3].map((i) => ({ id: `z${i}`, loc: film(L, L, i).data, src: film(2 * FRAME.width, 2 * FRAME.height, i).data }));
+    const trainer = new Trainer(model, zero, defaultTrainerSettings(model, { steps: 3, batchSize: 4, frame: FRAME, srcSize: { width: 2 * FRAME.width, height: 2 * FRAME.height } }));
+    const read = async () => Float32Array.from(await tf.tidy(() => tf.concat(model.params.names().map((n) => model.params.get(n).reshape([-1])))).data() as Float32Array);
+    const before = await read();
+    const tensors = tf.memory().numTensors;
+    const err = await trainer.trainStep(images).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(DeviceError);
+    expect((err as DeviceError).failure).toBe('zero-step');
+    expect((err as Error).message).toMatch(/webgpu step read back as all zeros: training step 0: loss and gradient norm both read back as exactly 0/);
+    expect(trainer.step).toBe(0);
+    expect(trainer.optimizer.step).toBe(0);
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(await read()).toEqual(before);
+    trainer.dispose();
+    real.dispose();
+    template.dispose();
+    model.dispose();
+  });
+
+  it('test-time refinement (10 Adam steps on the five parameters)', async () => {
+    const imgs = [film(40, 50, 1), film(40, 50, 2)];
+    const tmpl = film(20, 25, 5);
+    const r = await both(async () => tf.tensor2d((await refineBatch(imgs, tmpl, [[0.02, -0.03, 0.95, 1.02, 0.01], [0, 0, 1, 1, 0]], { iterations: 10, size: 24, window: 5 })).map((p) => [...p])));
+    expectClose('refinement (params)', r, 1e-3);
+  });
+});
