@@ -9,7 +9,8 @@
  * Both run in worker threads (align-worker.ts) so that decoding and encoding
  * overlap the network on the main thread, or inline when --workers 0.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ImageDecodeError, decodeImage } from '../src/engine/io/index';
 import { encodePng } from '../src/engine/io/encode-png';
@@ -17,6 +18,7 @@ import { locInput } from '../src/engine/align/prepare';
 import { warpImageHost } from '../src/engine/align/warp-host';
 import type { AffineMatrix, Size } from '../src/engine/affine/affine';
 import type { GrayImage } from '../src/engine/io/gray-image';
+import { replaceFileSync } from './io';
 
 export interface PrepareRequest {
   type: 'prepare';
@@ -45,7 +47,8 @@ export interface FinishRequest {
 }
 
 export type FinishResult =
-  | { type: 'finished'; id: number; ok: true; ms: Record<string, number> }
+  /** sha256: of the PNG written, for the journal (hashed here, off the main thread). */
+  | { type: 'finished'; id: number; ok: true; sha256: string; ms: Record<string, number> }
   | { type: 'finished'; id: number; ok: false; reason: string; ms: Record<string, number> };
 
 interface Held { img: GrayImage; bitDepth: number }
@@ -69,7 +72,9 @@ export class FilmStore {
       bytes = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      return { type: 'prepared', id: req.id, ok: false, reason: err.code === 'EISDIR' ? 'is a folder' : err.code === 'ENOENT' ? 'no such file' : err.message, ms };
+      // A listed film is opened below --root: say where it was looked for.
+      const where = req.path === req.key ? '' : ` (looked for ${req.path})`;
+      return { type: 'prepared', id: req.id, ok: false, reason: err.code === 'EISDIR' ? 'is a folder' : err.code === 'ENOENT' ? `no such file${where}` : err.message, ms };
     }
     lap('read');
     let img: GrayImage;
@@ -113,10 +118,12 @@ export class FilmStore {
       const depth = req.bitDepth === 'auto' ? (h.bitDepth > 8 ? 16 : 8) : req.bitDepth;
       const png = encodePng(aligned, { bitDepth: depth });
       lap('encode');
+      const sha256 = createHash('sha256').update(png).digest('hex');
       mkdirSync(dirname(req.outPath), { recursive: true });
-      writeFileSync(req.outPath, png);
+      // A killed run must never leave a half-written PNG under the final name: the journal trusts those.
+      replaceFileSync(req.outPath, png);
       lap('write');
-      return { type: 'finished', id: req.id, ok: true, ms };
+      return { type: 'finished', id: req.id, ok: true, sha256, ms };
     } catch (e) {
       return { type: 'finished', id: req.id, ok: false, reason: `cannot write ${req.outPath}: ${(e as Error).message}`, ms };
     }

@@ -1,14 +1,15 @@
 /**
  * The network job of `align`, for threads beside the main one.
  *
- * tfjs's WASM backend runs on one thread in Node (its multithreaded build is
- * switched off there), so on a machine with spare cores a second copy of the
- * model in a worker thread predicts batch k+1 while the main thread predicts
- * batch k. The model travels as its serialized artifacts, so whatever the main
+ * On tfjs's single-threaded WASM build (--threads 1), a machine with spare
+ * cores runs a second copy of the model in a worker thread, predicting batch
+ * k+1 while the main thread predicts batch k (the threaded build, the default,
+ * spreads one copy's convolutions over the cores instead). Each copy runs as
+ * many WASM threads as the main thread's. The model travels as its serialized artifacts, so whatever the main
  * thread loaded (a folder, models/default, the untrained identity model) is
  * exactly what the worker runs.
  */
-import { setupBackend, type BackendChoice } from './backend';
+import { setupBackend, wasmThreads, type BackendChoice } from './backend';
 import {
   deserializeModel, predictMatrices, serializeModel, type AffineMatrix, type AlignmentModel, type GrayImage,
 } from '../src/engine/index';
@@ -16,6 +17,8 @@ import {
 export interface LoadNetworkRequest {
   type: 'load-network';
   backend: BackendChoice;
+  /** WASM threads of the copy (the main thread's). */
+  threads?: number;
   modelJson: unknown;
   weightData: Uint8Array;
   /** Present with --refine: each batch is refined against it after the prediction. */
@@ -36,7 +39,7 @@ export type NetworkResult =
 /** The main thread's model, as a load request for a worker. */
 export async function networkRequest(model: AlignmentModel, backend: BackendChoice, refine?: LoadNetworkRequest['refine']): Promise<LoadNetworkRequest> {
   const { modelJson, weightData } = await serializeModel(model);
-  return { type: 'load-network', backend, modelJson, weightData, refine };
+  return { type: 'load-network', backend, threads: wasmThreads() ?? undefined, modelJson, weightData, refine };
 }
 
 /** Worker side: one model copy, loaded once, predicting batch after batch. */
@@ -47,7 +50,7 @@ export class NetworkJobs {
   async load(req: LoadNetworkRequest): Promise<NetworkResult> {
     const t = performance.now();
     try {
-      await setupBackend(req.backend);
+      await setupBackend(req.backend, () => {}, { threads: req.threads });
       this.model?.dispose();
       this.model = deserializeModel(req.modelJson, req.weightData, 'align network worker').model;
       this.refine = req.refine;

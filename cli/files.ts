@@ -25,7 +25,7 @@ export interface CollectResult {
   skipped: number;
 }
 
-const toPosix = (p: string) => p.split(sep).join('/');
+export const toPosix = (p: string) => p.split(sep).join('/');
 
 function isImageName(name: string): boolean {
   const ext = extname(name).toLowerCase();
@@ -53,7 +53,8 @@ export function walkFolder(dir: string): { files: string[]; skipped: number } {
   return { files, skipped };
 }
 
-function outputName(rel: string): string {
+/** Where a film's output goes under --out: its relative path with the extension swapped for .png. */
+export function outputName(rel: string): string {
   const ext = extname(rel);
   return `${ext ? rel.slice(0, -ext.length) : rel}.png`;
 }

@@ -1,12 +1,25 @@
 /** Small file helpers shared by the commands. */
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 /** Write a file atomically: a temporary sibling, then a rename. */
 export function writeFileAtomicSync(path: string, data: string | Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, path);
+}
+
+/**
+ * Put a file in place under its final name only once it is complete: written
+ * as a hidden sibling (folder walks skip it), then renamed. The sibling's name
+ * is fixed, not per process, so the leftover of a killed run is overwritten
+ * when the file is written again instead of piling up; callers never write
+ * one path from two processes at once.
+ */
+export function replaceFileSync(path: string, data: Uint8Array): void {
+  const tmp = join(dirname(path), `.${basename(path)}.partial`);
   writeFileSync(tmp, data);
   renameSync(tmp, path);
 }

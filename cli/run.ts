@@ -9,9 +9,14 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   align: {
-    summary: 'align films (files or folders) and write aligned PNGs + transforms.json/.csv',
+    summary: 'align films (files, folders or a --list; --shard K/N, --resume) and write aligned PNGs + transforms.json/.csv',
     usage: async () => (await import('./commands/align')).ALIGN_USAGE,
     run: async (argv, signal) => (await import('./commands/align')).runAlign(argv, signal),
+  },
+  merge: {
+    summary: 'join the journals of align --shard runs into one transforms.json/.csv (names missing and duplicated films)',
+    usage: async () => (await import('./commands/merge')).MERGE_USAGE,
+    run: async (argv) => (await import('./commands/merge')).runMerge(argv),
   },
   train: {
     summary: 'train the alignment network on a folder of films (checkpoints, resume, samples)',

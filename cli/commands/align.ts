@@ -8,25 +8,42 @@
  * encode and write them once their matrix is known (align-jobs.ts). Memory
  * holds a few batches of films whatever the number of inputs. A file that
  * cannot be read or decoded is reported by name and reason and the run goes on.
+ *
+ * Whole datasets: the inputs (files, folders, a --list) form one plan
+ * (input-plan.ts); --shard takes a share of it (shard.ts); every finished film
+ * is journaled as it goes (journal.ts), which is what --resume continues
+ * (resume.ts) and `merge` joins. transforms.json lists films in plan order, so
+ * the merged shards of a run read exactly like the run unsharded.
  */
 import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import {
-  isFiniteMatrix, matrixToParams, predictMatrices, type AffineMatrix, type AffineParams, type GrayImage, type Size,
+  isFiniteMatrix, matrixToParams, predictMatrices, type AffineMatrix, type GrayImage, type Size,
 } from '../../src/engine/index';
 import { InlineRunner, WorkerPool, type JobRunner, type Prepared } from '../align-pool';
 import { networkRequest } from '../align-network';
 import { formatOptions, formatSize, parseArgs, parseSize, UsageError, type OptionSpecs } from '../args';
-import { setupBackend } from '../backend';
-import { collectInputs, type InputFile } from '../files';
-import { writeFileAtomicSync } from '../io';
-import { transformsCsv, transformsJson } from '../../src/engine/export/transforms-file';
+import { BACKEND_CHOICES, THREADS_OPTION, setupBackend, wasmThreads, type BackendChoice } from '../backend';
+import { defaultWasmThreads } from '../wasm-threads';
+import type { FileListOptions } from '../file-list';
+import { fileSha256, modelSha256 } from '../fingerprint';
+import { planInputs } from '../input-plan';
+import { JOURNAL_TOOL, JOURNAL_VERSION, type DoneLine, type FailedLine, type JournalHeader, type RunSettings } from '../journal';
+import { startJournal, type ShardFilm } from '../resume';
+import { formatShard, resolveShard, shardOf, shardSuffix, WHOLE, type Shard } from '../shard';
+import { transformsPaths, writeTransforms } from '../transforms-out';
 import { loadCliModel, modelTemplate, readImageFile } from '../model';
 import { ProgressBar, formatDuration, silentSink, stderrSink, type ProgressSink } from '../progress';
 
 export interface AlignOptions {
   inputs: string[];
+  /** A dataset's file list, after the inputs. */
+  list?: FileListOptions;
+  /** The share of the inputs to align (default: all of them). */
+  shard?: Shard;
+  /** Continue the journal of an earlier run of this shard in `out`. */
+  resume?: boolean;
   out: string;
   /** Model folder; default models/default, else the untrained identity model. */
   model?: string;
@@ -40,11 +57,14 @@ export interface AlignOptions {
   batch?: number;
   /** PNG bit depth; 'auto' writes 16 bit for inputs deeper than 8 bit. */
   bitDepth?: 8 | 16 | 'auto';
-  backend?: 'wasm' | 'cpu' | 'auto';
+  /** webgpu: one GPU device, so one network copy (--networks is set to 1). */
+  backend?: BackendChoice;
   /** Worker threads for reading, decoding, warping and encoding (0 = all on the main thread). */
   workers?: number;
   /** Copies of the network predicting batches side by side: the main thread's and networks − 1 workers' (≥ 1). */
   networks?: number;
+  /** WASM threads of each network copy (default: the cores, shared among the copies; see defaultNetworks). */
+  threads?: number;
   /** Stop after the current batch (Ctrl-C). */
   signal?: AbortSignal;
   /** Progress output (stderr by default). */
@@ -54,8 +74,14 @@ export interface AlignOptions {
 }
 
 export interface AlignSummary {
+  /** Films of this shard (all of the inputs when unsharded). */
   total: number;
+  /** Aligned by this run. */
   aligned: number;
+  /** Done by an earlier run, taken from the journal (--resume). */
+  resumed: number;
+  shard: Shard;
+  journal: string;
   failed: { key: string; reason: string }[];
   interrupted: boolean;
   seconds: number;
@@ -67,64 +93,85 @@ export interface AlignSummary {
   steady: { images: number; seconds: number };
 }
 
-interface Done {
-  key: string;
-  params: AffineParams;
-  matrix: AffineMatrix;
-  size: Size;
-}
+/** A film to align, with its place in the whole plan. */
+interface Work { i: number; key: string; path: string; outRel: string }
 
 export async function alignCommand(opts: AlignOptions): Promise<AlignSummary> {
   const log = opts.log ?? ((m: string) => console.error(m));
   const t0 = performance.now();
   // Host stages are summed over worker threads (they overlap the network); `wait` is main-thread idle time.
   const stageMs: Record<string, number> = { read: 0, decode: 0, resize: 0, predict: 0, refine: 0, warp: 0, encode: 0, write: 0, wait: 0 };
-  if (opts.inputs.length === 0) throw new UsageError('align needs at least one input file or folder');
+  if (opts.inputs.length === 0 && !opts.list) throw new UsageError('align needs at least one input file or folder, or --list');
   const batchSize = Math.max(1, opts.batch ?? 8);
   const refine = opts.refine ?? 0;
+  const shard = opts.shard ?? WHOLE;
 
-  await setupBackend(opts.backend ?? 'auto', log);
-  const { model, description } = await loadCliModel(opts.model, log);
+  const plan = planInputs(opts.inputs, opts.list);
+  for (const p of plan.problems) log(`note: ${p}`);
+  const mine: ShardFilm[] = [];
+  plan.items.forEach((item, i) => { if (shardOf(item.key, shard.count) === shard.index) mine.push({ i, item }); });
+  if (shard.count > 1) log(`shard ${formatShard(shard)} (${shard.source}): ${mine.length} of the ${plan.items.length} film(s)`);
+
+  const backend = await setupBackend(opts.backend ?? 'auto', log, {
+    threads: opts.threads ?? ((opts.networks ?? 1) > 1 ? Math.max(1, Math.floor(defaultWasmThreads() / opts.networks!)) : undefined),
+  });
+  const loaded = await loadCliModel(opts.model, log);
+  const { model, description } = loaded;
   const frame: Size | 'original' = opts.size ?? model.config.frame;
   let template: GrayImage | undefined;
-  if (refine > 0) template = readImageFile(opts.template ?? modelTemplate(opts.model));
-
-  const { files, missing, skipped } = collectInputs(opts.inputs);
-  const failed: AlignSummary['failed'] = [];
-  for (const m of missing) {
-    failed.push(m);
-    log(`error: ${m.key}: ${m.reason}`);
+  const templatePath = refine > 0 ? opts.template ?? modelTemplate(opts.model) : undefined;
+  if (templatePath) template = readImageFile(templatePath);
+  const settings: RunSettings = {
+    model: { name: description, sha256: modelSha256(opts.model, loaded) }, frame, refine,
+    template: templatePath ? fileSha256(templatePath) : null, bitDepth: opts.bitDepth ?? 'auto', margin: model.config.margin ?? null,
+  };
+  const header: JournalHeader = {
+    type: 'header', tool: JOURNAL_TOOL, version: JOURNAL_VERSION, started: new Date().toISOString(), settings, backend,
+    shard: { index: shard.index, count: shard.count }, inputs: { count: plan.items.length, sha256: plan.sha256 }, films: mine.length,
+  };
+  mkdirSync(opts.out, { recursive: true });
+  let journal;
+  try {
+    journal = startJournal(opts.out, header, mine, opts.resume ?? false);
+  } catch (e) {
+    model.dispose();
+    throw e;
   }
-  // Two inputs must not write the same output file.
-  const owner = new Map<string, string>();
-  const work: InputFile[] = [];
-  for (const f of files) {
-    const prev = owner.get(f.outRel);
-    if (prev !== undefined) {
-      const reason = `its output ${f.outRel} is already written for ${prev}`;
-      failed.push({ key: f.key, reason });
-      log(`error: ${f.key}: ${reason}`);
-    } else {
-      owner.set(f.outRel, f.key);
-      work.push(f);
+  for (const n of journal.notes) log(n);
+  const writer = journal.writer;
+
+  // By place in the plan: what transforms.json lists, in that order.
+  const done = new Map<number, DoneLine>(journal.carried);
+  const failedAt = new Map<number, FailedLine>();
+  const work: Work[] = [];
+  for (const { i, item } of mine) {
+    if (item.reason !== undefined) {
+      const f: FailedLine = { type: 'failed', i, key: item.key, reason: item.reason };
+      failedAt.set(i, f);
+      writer.failed(f);
+      log(`error: ${item.key}: ${item.reason}`);
+    } else if (!done.has(i)) {
+      work.push({ i, key: item.key, path: item.path, outRel: item.outRel });
     }
   }
-  if (skipped) log(`note: skipped ${skipped} file(s) without an image extension (.png, .jpg, .jpeg, .dcm or none)`);
+  if (plan.skipped) log(`note: skipped ${plan.skipped} file(s) without an image extension (.png, .jpg, .jpeg, .dcm or none)`);
 
-  mkdirSync(opts.out, { recursive: true });
-  const csvPath = join(opts.out, 'transforms.csv');
-  const jsonPath = join(opts.out, 'transforms.json');
-  const bar = new ProgressBar(work.length + failed.length, 'img', opts.sink ?? stderrSink());
-  if (failed.length) bar.tick(0, failed.length);
+  const paths = transformsPaths(opts.out, shardSuffix(shard));
+  const bar = new ProgressBar(work.length + failedAt.size, 'img', opts.sink ?? stderrSink());
+  if (failedAt.size) bar.tick(0, failedAt.size);
   const threads = Math.max(0, Math.min(opts.workers ?? defaultWorkers(), 16));
   // Network lanes: lane 0 is the main thread's model, lane i > 0 a worker's copy (only as many as there are batches).
-  const netThreads = Math.max(0, Math.min(opts.networks ?? defaultNetworks(threads), 16, Math.ceil(work.length / batchSize)) - 1);
+  // One GPU device: copies of the network in worker threads would only queue on it (and each would start its own).
+  if (backend === 'webgpu' && (opts.networks ?? 1) > 1) log(`notice: --networks ${opts.networks} is ignored on webgpu: one network on the one GPU device`);
+  const netThreads = backend === 'webgpu' ? 0 : Math.max(0, Math.min(opts.networks ?? defaultNetworks(threads, wasmThreads() ?? 1), 16, Math.ceil(work.length / batchSize)) - 1);
   log(`aligning ${work.length} file(s) with ${description} (locSize ${model.config.locSize}) into `
     + `${frame === 'original' ? 'each input\'s own size' : formatSize(frame)}${refine ? `, refining ${refine} iterations` : ''}`
     + `${threads ? `, ${threads} worker thread(s)` : ''}${netThreads ? `, ${netThreads + 1} network copies` : ''} → ${opts.out}`);
-  const fail = (key: string, reason: string) => {
-    failed.push({ key, reason });
-    bar.message(`error: ${key}: ${reason}`);
+  const fail = (f: Work, reason: string) => {
+    const line: FailedLine = { type: 'failed', i: f.i, key: f.key, reason };
+    failedAt.set(f.i, line);
+    writer.failed(line);
+    bar.message(`error: ${f.key}: ${reason}`);
   };
   const addMs = (ms: Record<string, number>) => { for (const [k, v] of Object.entries(ms)) stageMs[k] = (stageMs[k] ?? 0) + v; };
 
@@ -165,7 +212,7 @@ export async function alignCommand(opts: AlignOptions): Promise<AlignSummary> {
     for (const r of prepared) {
       addMs(r.ms);
       if (r.ok) ok.push(r);
-      else { fail(work[r.id].key, r.reason); bar.tick(0, 1); }
+      else { fail(work[r.id], r.reason); bar.tick(0, 1); }
     }
     if (ok.length === 0) return { ok, matrices: [] };
     const images: GrayImage[] = template
@@ -215,8 +262,8 @@ export async function alignCommand(opts: AlignOptions): Promise<AlignSummary> {
     }
   }
 
-  // Per input index: its transform once aligned (written to the JSON/CSV in input order).
-  const results: (Done | undefined)[] = new Array(work.length);
+  let alignedNow = 0;
+  let stopped = false;
   let finishing: Promise<void>[] = [];
   let interrupted = false;
   let steadyFrom = 0;
@@ -243,7 +290,7 @@ export async function alignCommand(opts: AlignOptions): Promise<AlignSummary> {
         const f = work[r.id];
         const matrix = matrices[i];
         if (reason || !matrix || !isFiniteMatrix(matrix)) {
-          fail(f.key, reason ?? 'the model predicted a non-finite transform');
+          fail(f, reason ?? 'the model predicted a non-finite transform');
           bar.tick(0, 1);
           runner.drop(r.worker, r.id);
           return;
@@ -256,10 +303,14 @@ export async function alignCommand(opts: AlignOptions): Promise<AlignSummary> {
         }).then((fr) => {
           addMs(fr.ms);
           if (fr.ok) {
-            results[r.id] = { key: f.key, params: p, matrix, size };
+            // Journaled only now that the PNG is in place under its final name.
+            const line: DoneLine = { type: 'done', i: f.i, key: f.key, out: f.outRel, sha256: fr.sha256, matrix, params: p, size: [size.width, size.height] };
+            done.set(f.i, line);
+            writer.done(line);
+            alignedNow++;
             bar.tick(1);
           } else {
-            fail(f.key, fr.reason);
+            fail(f, fr.reason);
             bar.tick(0, 1);
           }
         }));
@@ -268,6 +319,7 @@ export async function alignCommand(opts: AlignOptions): Promise<AlignSummary> {
     const fs = performance.now();
     await Promise.all(finishing);
     stageMs.wait += performance.now() - fs;
+    stopped = true;
   } finally {
     // Lanes finish the batch in hand (an interrupted run) before their workers stop.
     stopLanes = true;
@@ -275,21 +327,25 @@ export async function alignCommand(opts: AlignOptions): Promise<AlignSummary> {
     await Promise.allSettled(lanes);
     await Promise.all([runner.close(), netPool?.close()]);
     model.dispose();
+    // No end line after an error: the journal then reads like a killed run's, which is what --resume expects.
+    if (stopped) writer.end({ aligned: done.size, failed: failedAt.size, interrupted });
+    writer.close();
   }
-  const ok = results.filter((d): d is Done => d !== undefined);
   bar.finish();
 
-  const entries = ok.map((d) => ({ name: d.key, matrix: d.matrix, params: d.params, size: d.size }));
-  writeFileAtomicSync(csvPath, transformsCsv(entries));
-  writeFileAtomicSync(jsonPath, transformsJson(frame, description, entries, failed.map((f) => ({ name: f.key, reason: f.reason })), model.config.margin));
+  writeTransforms(paths, settings, done.values(), failedAt.values());
+  const failed = [...failedAt.values()].sort((a, b) => a.i - b.i).map((f) => ({ key: f.key, reason: f.reason }));
   const seconds = (performance.now() - t0) / 1000;
-  const total = files.length + missing.length;
-  log(`${interrupted ? 'interrupted: ' : ''}aligned ${ok.length} of ${total} file(s) in ${formatDuration(seconds)} `
-    + `(${(ok.length / Math.max(seconds, 1e-9)).toFixed(1)} img/s); ${failed.length} failed`
+  const resumed = journal.carried.size;
+  log(`${interrupted ? 'interrupted: ' : ''}aligned ${alignedNow} of ${mine.length} file(s) in ${formatDuration(seconds)} `
+    + `(${(alignedNow / Math.max(seconds, 1e-9)).toFixed(1)} img/s)${resumed ? `, ${resumed} more done by an earlier run` : ''}; ${failed.length} failed`
     + `${failed.length ? `:\n${failed.map((f) => `  ${f.key}: ${f.reason}`).join('\n')}` : ''}`);
-  log(`wrote ${jsonPath} and ${csvPath}`);
-  const steady = { images: Math.max(0, ok.length - firstBatch), seconds: steadyFrom ? (performance.now() - steadyFrom) / 1000 : 0 };
-  return { total, aligned: ok.length, failed, interrupted, seconds, transformsJson: jsonPath, transformsCsv: csvPath, stageMs, steady };
+  log(`wrote ${paths.json} and ${paths.csv}${shard.count > 1 ? `; join the shards with: cxr-align merge ${opts.out}` : ''}`);
+  const steady = { images: Math.max(0, alignedNow - firstBatch), seconds: steadyFrom ? (performance.now() - steadyFrom) / 1000 : 0 };
+  return {
+    total: mine.length, aligned: alignedNow, resumed, shard, journal: journal.path, failed, interrupted, seconds,
+    transformsJson: paths.json, transformsCsv: paths.csv, stageMs, steady,
+  };
 }
 
 /**
@@ -301,13 +357,16 @@ export function defaultWorkers(): number {
 }
 
 /**
- * Network copies: tfjs WASM runs on one thread in Node, so with cores to spare
- * further copies of the network in worker threads predict batches side by side.
- * The host threads need their cores too: on 2 cores a second copy gains ~10% on
- * 512-px films and loses ~10% on 1024-px ones (their decoding is heavier), so the
- * default gives the network only the cores the host threads leave (at most 4).
+ * Network copies. On the threaded WASM backend (the default: cli/wasm-threads.ts)
+ * one copy already runs its convolutions on every core, so the default is one.
+ * With --threads 1 (tfjs's single-threaded build) further copies of the network
+ * in worker threads predict batches side by side instead; the host threads need
+ * their cores too: on 2 cores a second copy gains ~10% on 512-px films and loses
+ * ~10% on 1024-px ones (their decoding is heavier), so that default gives the
+ * network only the cores the host threads leave (at most 4).
  */
-export function defaultNetworks(workers = defaultWorkers()): number {
+export function defaultNetworks(workers = defaultWorkers(), wasmThreadCount = 1): number {
+  if (wasmThreadCount > 1) return 1;
   return Math.max(1, Math.min(4, availableParallelism() - workers));
 }
 
@@ -319,9 +378,15 @@ export const ALIGN_OPTIONS: OptionSpecs = {
   template: { type: 'string', meta: 'PNG', help: 'template for --refine (default: the model folder\'s template.png, else models/canonical-chest.png)' },
   batch: { type: 'int', meta: 'N', default: 8, help: 'films per network batch' },
   'bit-depth': { type: 'string', meta: '8|16|auto', default: 'auto', choices: ['8', '16', 'auto'], help: 'output PNG bit depth; auto = 16 for inputs deeper than 8 bit' },
-  backend: { type: 'string', meta: 'NAME', default: 'auto', choices: ['auto', 'wasm', 'cpu'], help: 'TensorFlow.js backend' },
+  backend: { type: 'string', meta: 'NAME', default: 'auto', choices: BACKEND_CHOICES, help: 'TensorFlow.js backend: auto (WASM, else CPU), wasm, cpu, or webgpu (the GPU through the optional `webgpu` package, SwiftShader without one; one network copy)' },
   workers: { type: 'int', meta: 'N', help: 'threads that read, decode, warp and encode beside the network (default: cores − 1, at least 1, at most 2; 0 = none)' },
-  networks: { type: 'int', meta: 'N', help: 'copies of the network predicting batches side by side, one on the main thread and N − 1 in worker threads (default: the cores the --workers leave, at least 1, at most 4)' },
+  networks: { type: 'int', meta: 'N', help: 'copies of the network predicting batches side by side, one on the main thread and N − 1 in worker threads (default: 1 on the threaded WASM backend; with --threads 1, the cores the --workers leave, at least 1, at most 4)' },
+  ...THREADS_OPTION,
+  list: { type: 'string', meta: 'FILE', help: 'also align the films a file list names: one path a line, or a CSV with --column (ChestX-ray14: Data_Entry_2017.csv --column "Image Index")' },
+  column: { type: 'string', meta: 'NAME', help: 'the --list CSV\'s column of paths (its header row names it)' },
+  root: { type: 'string', meta: 'DIR', help: 'folder the --list paths are relative to (default: the list\'s own folder)' },
+  shard: { type: 'string', meta: 'K/N', help: 'align shard K (from 0) of N: the films whose sha256(name) mod N is K (default: from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT, JOB_COMPLETION_INDEX/CXR_ALIGN_SHARDS or CXR_ALIGN_SHARD/CXR_ALIGN_SHARDS, else all)' },
+  resume: { type: 'boolean', help: 'continue the journal of an earlier run of this shard in --out: redo only the films it did not finish (starts afresh when there is none)' },
   quiet: { type: 'boolean', alias: 'q', help: 'no progress bar' },
 };
 
@@ -333,10 +398,15 @@ normalized coordinates, align_corners=False) to transforms.json and .csv.
 
 ${formatOptions(ALIGN_OPTIONS)}
 
+Every run journals its films in --out (journal.jsonl, or journal-K-of-N.jsonl
+for a shard); --resume continues a killed run, and "cxr-align merge DIR" joins
+the shards' journals into one transforms.json.
+
 Examples:
   cxr-align align ~/cxr14/images --out aligned/
   cxr-align align a.png b.dcm --out aligned/ --size original
-  cxr-align align films/ --out aligned/ --model runs/my-model/model --refine 15`;
+  cxr-align align films/ --out aligned/ --model runs/my-model/model --refine 15
+  cxr-align align --list Data_Entry_2017.csv --column "Image Index" --root images/ --out aligned/ --shard 3/10 --resume`;
 
 export async function runAlign(argv: string[], signal?: AbortSignal): Promise<number> {
   const a = parseArgs(argv, ALIGN_OPTIONS);
@@ -347,11 +417,14 @@ export async function runAlign(argv: string[], signal?: AbortSignal): Promise<nu
     else size = parseSize(v.size, '--size');
   }
   const depth = v['bit-depth'] === 'auto' ? 'auto' : (Number(v['bit-depth']) as 8 | 16);
+  if (v.list === undefined && (v.column !== undefined || v.root !== undefined)) throw new UsageError('--column and --root go with --list');
+  const list = v.list === undefined ? undefined : { list: v.list as string, column: v.column as string | undefined, root: v.root as string | undefined };
   const summary = await alignCommand({
-    inputs: a.positionals, out: v.out as string, model: v.model as string | undefined, size,
+    inputs: a.positionals, list, shard: resolveShard(v.shard as string | undefined, process.env), resume: v.resume === true,
+    out: v.out as string, model: v.model as string | undefined, size,
     refine: v.refine as number, template: v.template as string | undefined, batch: v.batch as number,
     bitDepth: depth, backend: v.backend as AlignOptions['backend'], workers: v.workers as number | undefined,
-    networks: v.networks as number | undefined, signal,
+    networks: v.networks as number | undefined, threads: v.threads as number | undefined, signal,
     sink: v.quiet ? silentSink : undefined,
   });
   if (summary.interrupted) return 130;

@@ -10,7 +10,7 @@ import {
   predictMatrices, regionMatrix, warpImage, type Box, type GrayImage,
 } from '../../src/engine/index';
 import { loadModelDir, modelDir, readImageFile } from '../model';
-import { setupBackend } from '../backend';
+import { THREADS_OPTION, setupBackend } from '../backend';
 import { formatOptions, parseArgs, UsageError, type OptionSpecs, type Size } from '../args';
 import { walkFolder } from '../files';
 import { ProgressBar, silentSink, stderrSink, type ProgressSink } from '../progress';
@@ -36,6 +36,8 @@ export interface CanonicalOptions {
   refine?: number;
   /** With `refine`: the template to refine toward (default: the model folder's template.png). */
   template?: string;
+  /** With `model`: WASM threads (default: every core; cli/wasm-threads.ts). */
+  threads?: number;
   sink?: ProgressSink;
   log?: (msg: string) => void;
 }
@@ -82,7 +84,7 @@ export async function canonicalCommand(opts: CanonicalOptions): Promise<Canonica
   const { files } = walkFolder(opts.images);
   if (files.length === 0) throw new UsageError(`no image files in ${opts.images}`);
   const picked = spreadIndices(files.length, opts.n ?? 1000).map((i) => files[i]);
-  if (opts.model) await setupBackend('auto', log);
+  if (opts.model) await setupBackend('auto', log, { threads: opts.threads });
   const aligner = opts.model ? await loadAligner(opts.model, opts.refine ?? 0, opts.template, log) : undefined;
   const size = opts.meanSize ?? aligner?.frame ?? { width: 512, height: 512 };
   const mean = new MeanImageBuilder(size.width, size.height);
@@ -141,6 +143,7 @@ export const CANONICAL_OPTIONS: OptionSpecs = {
   model: { type: 'string', meta: 'DIR', help: 'align every film with this model (into its matched region) before averaging: groupwise sharpening' },
   refine: { type: 'int', meta: 'N', default: 0, help: 'with --model: N refinement steps toward the template per film' },
   template: { type: 'string', meta: 'PNG', help: 'with --refine: the template (default: the model folder\'s template.png)' },
+  ...THREADS_OPTION,
   quiet: { type: 'boolean', alias: 'q', help: 'no progress bar' },
 };
 
@@ -166,7 +169,7 @@ export async function runCanonical(argv: string[]): Promise<number> {
     images: v.images as string, n: v.n as number, crop: v.crop as string, out: v.out as string,
     meanOut: v['mean-out'] as string | undefined, meanSize: v['mean-size'] as Size | undefined,
     model: v.model as string | undefined, refine: v.refine as number, template: v.template as string | undefined,
-    sink: v.quiet ? silentSink : undefined,
+    threads: v.threads as number | undefined, sink: v.quiet ? silentSink : undefined,
   });
   return 0;
 }

@@ -31,5 +31,28 @@ describe.skipIf(!HAS_SHARED)('cxr-align eval on real masked films (../shared/dat
     expect(idShiftX).toBeCloseTo(0.1 * 64, 3);
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
     expect(summary[1].probes).toHaveLength(8);
+    // Content-preserving moves and the border effect, on by default; without --patients no same-patient Dice.
+    expect(identity.contentPx).toBeGreaterThan(2);
+    expect(identity.border.map((b) => b.scale)).toEqual([1.25, 1.5, 2]);
+    expect(summary[0].samePatientDice).toBeNull();
+  });
+
+  it('reads patients from the manifest and adds the affine ceiling (an oracle) as a row', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'cxr-eval-'));
+    const rows = await evalCommand({
+      data: sharedPath('data/masked'), refine: 0, perturb: 0, content: 0, border: [1.5], elastix: false, limit: 6, out, seed: 1, quiet: true,
+      patients: sharedPath('data/manifest.csv'), ceiling: true, frame: { width: 64, height: 80 }, log: () => {},
+    });
+    expect(rows.map((r) => r.aligner)).toEqual(['identity (plain resize)', expect.stringMatching(/^model/), 'affine ceiling (oracle: fitted to the lung masks)']);
+    const [identity, model, ceiling] = rows;
+    // The first six films by name: two of one patient, three of another, one alone.
+    expect(identity.samePatientPairs).toBe(4);
+    expect(identity.samePatientPatients).toBe(2);
+    expect(ceiling.oracle).toBe(true);
+    expect(ceiling.diceUncut).toBeGreaterThan(Math.max(identity.diceUncut, model.diceUncut));
+    expect(Number.isNaN(ceiling.border[0].px)).toBe(true);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    expect(summary[2].oracle).toBe(true);
+    expect(summary[2].samePatientPairs).toBe(4);
   });
 });

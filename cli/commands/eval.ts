@@ -1,20 +1,22 @@
 /**
  * `cxr-align eval`: how well a model aligns films, measured on lung masks.
  * Prints the model beside the identity (plain resize) baseline and, when
- * Debian's elastix is installed and asked for, a classic affine registration;
+ * Debian's elastix is installed and asked for, a classic affine registration,
+ * and on request the affine ceiling (an oracle fitted to the masks);
  * writes per-image scores as CSV so the worst cases can be looked at.
  */
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  compose, EQUIVARIANCE_PROBES, evaluate, identityAligner, marginMatrix, perImageCsv, predictMatrices, probeTable, summaryTable,
+  BORDER_SCALES, compose, EQUIVARIANCE_PROBES, evaluate, fitAffineCeiling, fittedAligner, identityAligner, marginMatrix, perImageCsv, predictMatrices, probeTable, summaryTable,
   type Aligner, type EvalCase, type EvalSummary, type GrayImage,
 } from '../../src/engine/index';
 import { formatOptions, parseArgs, UsageError, type OptionSpecs, type Size } from '../args';
-import { setupBackend } from '../backend';
+import { BACKEND_CHOICES, THREADS_OPTION, setupBackend, type BackendChoice } from '../backend';
 import { DEFAULT_TEMPLATE, loadCliModel, readImageFile } from '../model';
 import { ProgressBar, silentSink, stderrSink } from '../progress';
 import { elastixAligner, elastixAvailable } from '../baselines/elastix';
+import { readPatients } from '../patients';
 
 export const EVAL_OPTIONS: OptionSpecs = {
   data: { type: 'string', required: true, meta: 'DIR', help: 'folder with images/NAME and lung_masks/NAME (255 = lung)' },
@@ -23,29 +25,42 @@ export const EVAL_OPTIONS: OptionSpecs = {
   refine: { type: 'int', default: 0, meta: 'N', help: 'also score the model + N refinement iterations per film' },
   perturb: { type: 'int', default: 3, meta: 'K', help: 'random known perturbations per film for the equivariance error (0 = skip)' },
   probes: { type: 'boolean', default: false, help: 'also break the equivariance error down: frame disagreement under each pure ±10% shift, ±10% zoom and ±10° rotation' },
+  content: { type: 'int', default: 3, meta: 'K', help: 'content-preserving moves per film: the film embedded unchanged in a black canvas 1.5x its size and moved inside it (±10°, ±10% shift, ±10% scale, never past the edge); 0 = skip' },
+  border: { type: 'string', default: BORDER_SCALES.join(','), meta: 'LIST', help: 'canvas sizes (x the film) for the border effect: the frame on the bare film vs the film embedded in black; "none" = skip' },
+  patients: { type: 'string', meta: 'CSV', help: 'a CSV naming each film\'s patient (e.g. ../shared/data/manifest.csv), for the same-patient Dice' },
+  'file-column': { type: 'string', default: 'file', meta: 'NAME', help: 'column of --patients with the film: a path relative to the CSV\'s folder that resolves to DATA/images/NAME, or a bare NAME' },
+  'patient-column': { type: 'string', default: 'patient', meta: 'NAME', help: 'column of --patients with the patient' },
+  ceiling: { type: 'boolean', default: false, help: 'also score the affine ceiling: five parameters per film fitted groupwise to the lung masks (an oracle), started from and anchored to the model\'s frames' },
   frame: { type: 'size', meta: 'WxH', help: 'frame Dice and pixels are measured in (default: the model\'s frame)' },
   elastix: { type: 'boolean', default: false, help: 'also score a classic multi-resolution affine registration (Debian elastix)' },
   'elastix-metric': { type: 'string', default: 'ncc', choices: ['ncc', 'mi'], help: 'similarity elastix maximises: normalized correlation or Mattes mutual information' },
   limit: { type: 'int', meta: 'N', help: 'only the first N films (sorted by name)' },
   out: { type: 'string', meta: 'DIR', help: 'write per-image CSVs and summary.json here' },
   seed: { type: 'int', default: 1, help: 'seed of the perturbations' },
+  backend: { type: 'string', meta: 'NAME', default: 'auto', choices: BACKEND_CHOICES, help: 'TensorFlow.js backend: auto (WASM, else CPU), wasm, cpu, or webgpu (the optional `webgpu` package)' },
+  ...THREADS_OPTION,
   quiet: { type: 'boolean', default: false, help: 'no progress bar' },
 };
 
-export const EVAL_USAGE = `Usage: cxr-align eval --data DIR [--model DIR] [--refine N] [--elastix] [--out DIR]
+export const EVAL_USAGE = `Usage: cxr-align eval --data DIR [--model DIR] [--refine N] [--elastix] [--ceiling] [--patients CSV] [--out DIR]
 
 Aligns every film, warps its lung mask with the same transform and reports:
 mean pairwise Dice of the warped masks on a canvas twice the frame's extent
-(lungs pushed outside the frame still count) and inside the frame, the share of
-films whose lungs the frame cuts (> 2% outside), mirrored outputs, and the
+(lungs pushed outside the frame still count) and inside the frame, with
+--patients the mean Dice over pairs of films of the same patient, the share of
+films whose lungs the frame cuts (> 2% outside), mirrored outputs, the
 equivariance error (frame disagreement in output pixels under known ±10°,
-±10% shift, ±10% scale perturbations; --probes splits it by kind).
+±10% shift, ±10% scale perturbations; --probes splits it by kind), the
+content-preserving equivariance (the same moves of the film inside a black
+canvas 1.5x its size, nothing cropped: a perfect aligner scores 0) and the
+border effect (the frame on the bare film vs on the film embedded in black).
 
 Options:
 ${formatOptions(EVAL_OPTIONS)}
 
 Example:
-  cxr-align eval --data ../shared/data/masked --refine 15 --elastix --out runs/eval`;
+  cxr-align eval --data ../shared/data/masked --refine 15 --elastix --out runs/eval
+  cxr-align eval --data ../shared/data/masked --patients ../shared/data/manifest.csv --ceiling`;
 
 export interface EvalCommandOptions {
   data: string;
@@ -54,12 +69,24 @@ export interface EvalCommandOptions {
   refine: number;
   perturb: number;
   probes?: boolean;
+  /** Content-preserving moves per film (default 3; 0 = skip). */
+  content?: number;
+  /** Canvas sizes for the border effect (default BORDER_SCALES; [] = skip). */
+  border?: number[];
+  /** CSV with each film's patient. */
+  patients?: string;
+  fileColumn?: string;
+  patientColumn?: string;
+  ceiling?: boolean;
   frame?: Size;
   elastix: boolean;
   elastixMetric?: 'ncc' | 'mi';
   limit?: number;
   out?: string;
   seed: number;
+  backend?: BackendChoice;
+  /** WASM threads (default: every core; cli/wasm-threads.ts). */
+  threads?: number;
   quiet?: boolean;
   log?: (msg: string) => void;
 }
@@ -92,8 +119,18 @@ export function loadEvalCases(dir: string, limit?: number, log: (m: string) => v
 
 export async function evalCommand(opts: EvalCommandOptions): Promise<EvalSummary[]> {
   const log = opts.log ?? ((m: string) => console.error(m));
-  await setupBackend('auto');
+  await setupBackend(opts.backend ?? 'auto', log, { threads: opts.threads });
   const cases = loadEvalCases(opts.data, opts.limit, log);
+  if (opts.patients) {
+    const p = readPatients({ csv: opts.patients, data: opts.data, fileColumn: opts.fileColumn, patientColumn: opts.patientColumn });
+    let known = 0;
+    for (const c of cases) { c.patient = p.byName.get(c.name); if (c.patient !== undefined) known++; }
+    const counts = new Map<string, number>();
+    for (const c of cases) if (c.patient !== undefined) counts.set(c.patient, (counts.get(c.patient) ?? 0) + 1);
+    const multi = [...counts.values()].filter((k) => k > 1).length;
+    log(`patients: ${known} of ${cases.length} films named in ${opts.patients}; ${multi} patients with more than one film`);
+    if (known === 0) log(`notice: no film of ${opts.data}/images matched a row of ${opts.patients} (its "${opts.fileColumn ?? 'file'}" column must resolve, from the CSV's folder, to DATA/images/NAME, or be a bare NAME)`);
+  }
   const loaded = await loadCliModel(opts.model, log);
   const model = loaded.model;
   const frame = opts.frame ?? model.config.frame;
@@ -122,13 +159,32 @@ export async function evalCommand(opts: EvalCommandOptions): Promise<EvalSummary
   }
 
   const rows: EvalSummary[] = [];
-  for (const a of aligners) {
+  const score = async (a: Aligner) => {
     const bar = new ProgressBar(cases.length, 'film', opts.quiet ? silentSink : stderrSink());
     bar.message(`scoring ${a.name}`);
-    rows.push(await evaluate(a, cases, {
+    const r = await evaluate(a, cases, {
       frame, perturbations: opts.perturb, probes: opts.probes ? EQUIVARIANCE_PROBES : undefined,
+      contentMoves: opts.content ?? 3, borderScales: opts.border ?? BORDER_SCALES,
       seed: opts.seed, cutThreshold: 0.02, onProgress: () => bar.tick(1),
-    }));
+    });
+    rows.push(r);
+    return r;
+  };
+  let modelRow: EvalSummary | undefined;
+  for (const a of aligners) {
+    const r = await score(a);
+    if (a === aligners[1]) modelRow = r;
+  }
+  if (opts.ceiling) {
+    // Started from the model's frames (fitted to them when there are several rows, the first model row);
+    // the group's mean placement stays there, so its lungs-cut figure compares with the model's.
+    log('fitting the affine ceiling to the lung masks (an oracle: it reads the masks)');
+    const fit = await fitAffineCeiling(cases.map((c) => c.mask), {
+      starts: modelRow!.perImage.map((p) => p.matrix),
+      frame: { width: 48, height: Math.max(8, Math.round((48 * frame.height) / frame.width)) },
+      onRound: (k, d) => { if (!opts.quiet) log(`  round ${k}: mean soft Dice with the majority of the others ${d.toFixed(4)}`); },
+    });
+    await score(fittedAligner('affine ceiling (oracle: fitted to the lung masks)', cases.map((c) => c.image), fit.matrices, fit.seconds / cases.length));
   }
   model.dispose();
   if (opts.out) {
@@ -146,10 +202,24 @@ export async function runEval(argv: string[]): Promise<number> {
   const rows = await evalCommand({
     data: v.data as string, model: v.model as string | undefined, template: v.template as string | undefined,
     refine: v.refine as number, perturb: v.perturb as number, probes: v.probes as boolean, frame: v.frame as Size | undefined,
+    content: v.content as number, border: parseScales(v.border as string), ceiling: v.ceiling as boolean,
+    patients: v.patients as string | undefined, fileColumn: v['file-column'] as string, patientColumn: v['patient-column'] as string,
     elastix: v.elastix as boolean, elastixMetric: v['elastix-metric'] as 'ncc' | 'mi', limit: v.limit as number | undefined, out: v.out as string | undefined,
-    seed: v.seed as number, quiet: v.quiet as boolean,
+    seed: v.seed as number, backend: v.backend as BackendChoice, threads: v.threads as number | undefined, quiet: v.quiet as boolean,
   });
   console.log(summaryTable(rows));
   if (v.probes) console.log(`\n${probeTable(rows)}`);
   return 0;
+}
+
+/** "1.25,1.5,2" → [1.25, 1.5, 2]; "none" or "" → []. Every size must exceed 1 (the film fits inside). */
+export function parseScales(text: string | undefined): number[] {
+  if (text === undefined) return BORDER_SCALES;
+  const t = text.trim().toLowerCase();
+  if (t === '' || t === 'none') return [];
+  return t.split(',').map((part) => {
+    const x = Number(part.trim());
+    if (!Number.isFinite(x) || x <= 1) throw new UsageError(`--border: "${part}" is not a canvas size above 1 (e.g. 1.25,1.5,2, or none)`);
+    return x;
+  });
 }

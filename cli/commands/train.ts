@@ -18,12 +18,12 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import {
   AlignmentLoss, AlignmentModel, DEFAULT_AUGMENT, IDENTITY_MATRIX, Trainer, readTransformsJson, regionMatrix, type AffineMatrix, decodeImage, defaultStnConfig,
-  defaultTrainerSettings, encodePng, modelFiles, paramsRows, paramsToMatrix, randomVgg, resizeArea, serializeModel, tf,
+  defaultTrainerSettings, encodePng, modelFiles, readParamsRows, paramsToMatrix, randomVgg, resizeArea, serializeModel, tf,
   vggFromLayersModel, type AugmentSettings, type FrameMargin, type GrayImage, type LossSpec, type PerceptualNet, type Size, type StepReport, type TrainerSettings,
 } from '../../src/engine/index';
 import { warpImageHost } from '../../src/engine/align/warp-host';
 import { formatOptions, formatSize, parseArgs, UsageError, type OptionSpecs } from '../args';
-import { setupBackend, type BackendChoice } from '../backend';
+import { BACKEND_CHOICES, THREADS_OPTION, setupBackend, type BackendChoice } from '../backend';
 import { prepareFolder, type PreparedSet } from '../dataset';
 import { writeFolderAtomic } from '../io';
 import { DEFAULT_TEMPLATE, loadModelDir } from '../model';
@@ -84,6 +84,8 @@ export interface TrainOptions {
   /** Store the final model/ in float16 (half the size). */
   float16?: boolean;
   backend?: BackendChoice;
+  /** WASM threads (default: every core; cli/wasm-threads.ts). */
+  threads?: number;
   signal?: AbortSignal;
   sink?: ProgressSink;
   log?: (msg: string) => void;
@@ -186,7 +188,7 @@ function sampleStrip(src: GrayImage, matrix: ReturnType<typeof paramsToMatrix>, 
 export async function trainCommand(opts: TrainOptions): Promise<TrainResult> {
   const log = opts.log ?? ((m: string) => console.error(m));
   const sink = opts.sink ?? stderrSink();
-  await setupBackend(opts.backend ?? 'auto', log);
+  await setupBackend(opts.backend ?? 'auto', log, { threads: opts.threads });
 
   // --- the run's settings: from the checkpoint when resuming, then the options given.
   let model: AlignmentModel;
@@ -301,8 +303,7 @@ export async function trainCommand(opts: TrainOptions): Promise<TrainResult> {
   };
   const writeSample = async () => {
     const p = tf.tidy(() => model.predictParams(tf.tensor4d(data.get(0).loc, [1, L, L, 1]), false));
-    await p.data();
-    const [params] = paramsRows(p);
+    const [params] = await readParamsRows(p);
     p.dispose();
     const strip = sampleStrip(data.source(0), paramsToMatrix(params), templateImg);
     mkdirSync(samplesDir, { recursive: true });
@@ -405,7 +406,8 @@ export const TRAIN_OPTIONS: OptionSpecs = {
   'target-weight': { type: 'number', meta: 'W', default: 1, help: 'weight of the --targets term beside the similarity loss' },
   'consistency-weight': { type: 'number', meta: 'W', default: 0, help: 'self-consistency: each batch holds every film twice, under two augmentations, and their frames on the film are pulled together with this weight (0 = off)' },
   float16: { type: 'boolean', help: 'store the final model/ in float16 (half the size)' },
-  backend: { type: 'string', meta: 'NAME', default: 'auto', choices: ['auto', 'wasm', 'cpu'], help: 'TensorFlow.js backend' },
+  backend: { type: 'string', meta: 'NAME', default: 'auto', choices: BACKEND_CHOICES, help: 'TensorFlow.js backend: auto (WASM, else CPU), wasm, cpu, or webgpu (the GPU through the optional `webgpu` package; SwiftShader without one)' },
+  ...THREADS_OPTION,
   quiet: { type: 'boolean', alias: 'q', help: 'no live status line' },
 };
 
@@ -460,7 +462,7 @@ export async function runTrain(argv: string[], signal?: AbortSignal): Promise<nu
     sampleEvery: v['sample-every'] as number, cacheMb: v['cache-mb'] as number, resume: v.resume as string | undefined,
     init: v.init as string | undefined, targets: pick('targets') as string | undefined, targetWeight: v['target-weight'] as number,
     consistencyWeight: pick('consistency-weight') as number,
-    float16: v.float16 as boolean, backend: v.backend as BackendChoice, signal, sink: v.quiet ? silentSink : undefined,
+    float16: v.float16 as boolean, backend: v.backend as BackendChoice, threads: v.threads as number | undefined, signal, sink: v.quiet ? silentSink : undefined,
   });
   return r.interrupted ? 130 : 0;
 }

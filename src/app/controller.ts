@@ -8,7 +8,7 @@ import { BACKEND_LABEL } from './backend-order';
 import { splitSidecars, type NamedBlob } from './lib/files';
 import type { AppStore, ImagePatch, ImageResult } from './store';
 import type { Job, Runner } from './worker/runner';
-import type { BackendName, StepPoint, TemplateInfo, ViewResult } from './worker/protocol';
+import type { BackendName, FilmDoubt, StepPoint, TemplateInfo, ViewResult } from './worker/protocol';
 
 export interface Platform {
   objectUrl(bytes: Uint8Array, type: string): string;
@@ -45,6 +45,7 @@ export class Workbench {
   private alignJob: Job<unknown> | null = null;
   private readonly pendingAlign = new Set<string>();
   private trainJob: Job<unknown> | null = null;
+  private doubtJob: Job<unknown> | null = null;
   private exportJob: Job<unknown> | null = null;
   private viewSeq = 0;
 
@@ -161,6 +162,8 @@ export class Workbench {
   async align(ids: string[] = this.readyIds().filter((id) => !this.s.images.byId[id].result)): Promise<void> {
     if (ids.length === 0) return;
     if (this.alignJob || this.trainJob) { for (const id of ids) this.pendingAlign.add(id); return; }
+    // The doubt check waits for the next alignment to finish: the worker runs one job at a time.
+    this.doubtJob?.control('cancel');
     this.s.alignmentStarted(ids.length);
     let done = 0;
     const batch = new Batcher<ImagePatch & { result: ImageResult }>((patches) => {
@@ -193,6 +196,39 @@ export class Workbench {
     if (sel && ids.includes(sel)) void this.loadView(sel);
     if (!cancelled) await this.alignPending();
     else this.pendingAlign.clear();
+    if (!cancelled && !this.alignJob && !this.trainJob) void this.checkDoubts();
+  }
+
+  /**
+   * After the plain alignment is shown: which films to look at first (the
+   * engine's doubt rule: the network vs a short refinement, black border).
+   * Any new alignment or training cancels it; the films it did not reach are
+   * checked after the next alignment.
+   */
+  async checkDoubts(ids: string[] = this.readyIds().filter((id) => { const r = this.s.images.byId[id].result; return !!r && !r.doubt; })): Promise<void> {
+    if (ids.length === 0 || this.doubtJob) return;
+    // A doubt belongs to the result it was computed for: one replaced meanwhile (re-aligned) does not take it.
+    const batch = new Batcher<{ id: string; doubt: FilmDoubt; url: string }>((items) => {
+      const patches: ImagePatch[] = [];
+      for (const it of items) {
+        const r = this.s.images.byId[it.id]?.result;
+        if (r && r.alignedUrl === it.url) patches.push({ id: it.id, result: { ...r, doubt: it.doubt } });
+      }
+      this.s.imagesPatched(patches);
+    });
+    const job = this.runner.call('doubts', { ids }, (e) => {
+      const r = this.s.images.byId[e.id]?.result;
+      if (r) batch.push({ id: e.id, doubt: e.doubt, url: r.alignedUrl });
+    });
+    this.doubtJob = job;
+    try {
+      await job.done;
+    } catch (e) {
+      this.s.notify('error', `The doubt check stopped: ${errorText(e)}`);
+    } finally {
+      batch.flush();
+      this.doubtJob = null;
+    }
   }
 
   private async alignPending(): Promise<void> {
@@ -208,6 +244,7 @@ export class Workbench {
 
   cancelAlign(): void {
     this.pendingAlign.clear();
+    this.doubtJob?.control('cancel');
     this.alignJob?.control('cancel');
   }
 
@@ -339,7 +376,13 @@ export class Workbench {
       this.s.trainingFinished(r);
       this.s.modelChanged(r.model);
       if (r.saveError) this.s.notify('error', r.saveError);
-      if (r.steps > 0) {
+      if (r.failure) {
+        const f = r.failure;
+        if (f.movedTo) this.s.backendChanged(await this.runner.call('setBackend', { name: f.movedTo }).done);
+        this.s.notify('error', `Fine-tuning stopped at step ${f.step + 1}: ${f.message}. ${f.fatal
+          ? `Now on ${BACKEND_LABEL[f.movedTo!]}, with the weights of step ${f.keptStep}.`
+          : `The weights from before that step are kept.`}${f.offer.length ? ` Continue on ${f.offer.map((b) => BACKEND_LABEL[b]).join(' or ')} from the Fine-tune panel.` : ''}`);
+      } else if (r.steps > 0) {
         this.s.notify('success', `Fine-tuning ${r.stopped ? 'stopped' : 'finished'} after ${r.steps} step${r.steps > 1 ? 's' : ''}${r.saved ? '; the weights are saved in this browser' : ''}. Re-aligning with the new weights…`);
       }
     } catch (e) {

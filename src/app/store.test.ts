@@ -31,6 +31,22 @@ describe('store', () => {
     expect(view('name', 'unaligned')).toEqual(['w']);
   });
 
+  it('sorts doubtful films first: more reasons, then the larger disagreement', () => {
+    const store = createAppStore();
+    const s = store.getState();
+    s.imagesQueued(['a', 'b', 'c', 'd', 'e'].map((id) => ({ id, name: `${id}.png`, bytes: 1, status: 'ready' as const })), []);
+    const doubt = (reasons: ('disagree' | 'border')[], disagreementPx: number) => ({ reasons, disagreementPx, borderFraction: 0, text: 't' });
+    s.imagesPatched([
+      { id: 'a', result: { ...result(0.1), doubt: doubt([], 2) } },
+      { id: 'b', result: { ...result(0.1), doubt: doubt(['disagree'], 13) } },
+      { id: 'c', result: result(0.1) },
+      { id: 'd', result: { ...result(0.1), doubt: doubt(['disagree', 'border'], 3) } },
+      { id: 'e', result: { ...result(0.1), doubt: doubt(['disagree'], 20) } },
+    ]);
+    store.getState().gallerySet({ sort: 'doubtful' });
+    expect(visibleIds(store.getState(), 0.5)).toEqual(['d', 'e', 'b', 'a', 'c']);
+  });
+
   it('keeps at most four notices', () => {
     const store = createAppStore();
     for (let i = 0; i < 10; i++) store.getState().notify('info', `n${i}`);

@@ -6,7 +6,7 @@
  */
 import { createStore } from 'zustand/vanilla';
 import type {
-  AffineMatrix, AffineParams, BackendState, Box, CheckResult, ModelInfo, Size, StepPoint, TemplateInfo, TrainResult,
+  AffineMatrix, AffineParams, BackendState, Box, CheckResult, FilmDoubt, ModelInfo, Size, StepPoint, TemplateInfo, TrainResult,
   TrainSettings,
 } from './worker/protocol';
 
@@ -17,6 +17,8 @@ export interface ImageResult {
   matrix: AffineMatrix;
   score: number;
   alignedUrl: string;
+  /** The doubt check, once it has run (after the plain alignment is shown). */
+  doubt?: FilmDoubt;
 }
 
 export interface ImageItem {
@@ -41,7 +43,7 @@ export interface Notice {
   text: string;
 }
 
-export type SortKey = 'order' | 'name' | 'worst' | 'best';
+export type SortKey = 'order' | 'name' | 'worst' | 'best' | 'doubtful';
 export type FilterKey = 'all' | 'poor' | 'unaligned';
 export type CompareMode = 'side' | 'blend' | 'slider';
 
@@ -308,6 +310,12 @@ export function visibleIds(s: Pick<AppState, 'images' | 'gallery'>, poorScore: n
     // Unaligned films sort last either way.
     case 'worst': filtered.sort((a, b) => (Number.isNaN(score(a)) ? 1 : Number.isNaN(score(b)) ? -1 : score(b) - score(a))); break;
     case 'best': filtered.sort((a, b) => (Number.isNaN(score(a)) ? 1 : Number.isNaN(score(b)) ? -1 : score(a) - score(b))); break;
+    // Doubtful films first (more reasons first, then the larger disagreement); the rest keep load order.
+    case 'doubtful': {
+      const key = (it: ImageItem) => (it.result?.doubt?.reasons.length ? it.result.doubt.reasons.length * 1e4 + it.result.doubt.disagreementPx : -1);
+      filtered.sort((a, b) => key(b) - key(a));
+      break;
+    }
     default: break;
   }
   return filtered.map((it) => it.id);

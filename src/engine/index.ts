@@ -16,7 +16,7 @@ export * from './canonical';
 export * from './weights';
 export * from './io';
 export { resizeArea, crop } from './image/resize';
-export { initBackend, trySetBackend, BACKEND_PREFERENCE, type BackendName, type BackendOptions } from './backend/backends';
+export { initBackend, trySetBackend, wasmThreadsCount, BACKEND_PREFERENCE, type BackendName, type BackendOptions } from './backend/backends';
 export { DeviceError, guardDevice, assertDeviceUsable, isGpuBackend, type DeviceFailure } from './backend/device-guard';
 export * from './eval';
 export * from './export/transforms-file';

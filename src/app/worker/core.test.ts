@@ -37,7 +37,7 @@ let runner: PortRunner;
 const store = new MemoryWeightStore();
 const ids: string[] = [];
 
-async function collect<M extends 'addFiles' | 'align' | 'train' | 'exportAligned'>(
+async function collect<M extends 'addFiles' | 'align' | 'doubts' | 'train' | 'exportAligned'>(
   method: M, params: Parameters<PortRunner['call']>[1], events: Progress<M>[] = [],
 ) {
   const job = runner.call(method, params as never, (e) => events.push(e as Progress<M>));
@@ -89,6 +89,28 @@ describe('workbench core through the protocol', () => {
     console.log(`mismatch: network ${mean(plain).toFixed(3)} → refined ${mean(refined).toFixed(3)}`);
     expect(mean(refined)).toBeLessThan(mean(plain) * 0.9);
     for (const e of refined) expect(e.params).not.toEqual([0, 0, 1, 1, 0]);
+    await collect('align', { ids, refine: 0 });
+  });
+
+  it('checks aligned films for doubt after the alignment: a short refinement, or the user\'s own when it was on', async () => {
+    await collect('align', { ids });
+    const t0 = performance.now();
+    const { result, events } = await collect('doubts', { ids });
+    const ms = performance.now() - t0;
+    expect(result.checked).toBe(3);
+    expect(result.cancelled).toBe(false);
+    expect(events.map((e) => e.id).sort()).toEqual([...ids].sort());
+    for (const e of events) {
+      expect(Number.isFinite(e.doubt.disagreementPx)).toBe(true);
+      expect(e.doubt.disagreementPx).toBeGreaterThan(0);
+      expect(e.doubt.borderFraction).toBeGreaterThanOrEqual(0);
+      expect(e.doubt.text).toMatch(/short refinement/);
+      expect(result.doubtful).toBe(events.filter((x) => x.doubt.reasons.length).length);
+    }
+    console.log(`doubt check (10 refinement steps at 64 px): ${(ms / ids.length).toFixed(1)} ms per film`);
+    await collect('align', { ids, refine: 3 });
+    const refined = (await collect('doubts', { ids })).events;
+    for (const e of refined) expect(e.doubt.text).toMatch(/its refinement \(×3\)/);
     await collect('align', { ids, refine: 0 });
   });
 

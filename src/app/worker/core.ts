@@ -12,12 +12,12 @@
  */
 import { strToU8, unzipSync, Zip, ZipDeflate, ZipPassThrough, zipSync } from 'fflate';
 import {
-  AlignmentLoss, AlignmentModel, canonicalFromMean, decodeImage, DEFAULT_AUGMENT, DEFAULT_LOSS, defaultStnConfig,
-  defaultTrainerSettings, deserializeModel, encodePng, IDENTITY_MATRIX, ImageDecodeError, locInput, MeanImageBuilder,
-  matrixToParams, modelFiles, outputMatrix, paramsRows, paramsToMatrix, randomVgg, readModelFiles, refineBatch, resizeArea, resnet18Forward, serializeModel, tf,
-  Trainer, trySetBackend, vggFromLayersModel, warpImage,
+  AlignmentLoss, AlignmentModel, canonicalFromMean, decodeImage, DeviceError, isGpuBackend, DEFAULT_AUGMENT, DEFAULT_LOSS, defaultStnConfig,
+  defaultTrainerSettings, deserializeModel, DOUBT_RULE, encodePng, judgeDoubt, IDENTITY_MATRIX, ImageDecodeError, locInput, MeanImageBuilder,
+  matrixToParams, modelFiles, outputMatrix, readParamsRows, paramsToMatrix, randomVgg, readModelFiles, refineBatch, resizeArea, resnet18Forward, serializeModel, tf,
+  Trainer, trySetBackend, vggFromLayersModel, warpImage, wasmThreadsCount,
   type AffineMatrix, type AffineParams, type BackendName, type GrayImage, type LossSpec, type PerceptualNet, type Size,
-  type TrainingImage,
+  type ModelArtifacts, type StepReport, type TrainingImage,
 } from '../../engine';
 import { demoParams, syntheticChest } from '../lib/demo';
 import { alignedPngNames, EXPORT_README, transformsCsv, transformsJson, type TransformEntry } from '../lib/export';
@@ -25,9 +25,9 @@ import { displayFrame, fitWithin, fromBytes, thumbFrame, toBytes } from '../lib/
 import { templateMismatch } from '../lib/score';
 import { withTransfer, type Handlers, type JobContext, type JobSignal } from './dispatcher';
 import type {
-  AlignEvent, AlignResultSummary, Api, BackendState, CheckResult, ExportAlignedRequest, ExportEvent, FileInput, InitResult,
+  AlignEvent, AlignResultSummary, Api, BackendState, CheckResult, DoubtEvent, DoubtSummary, ExportAlignedRequest, ExportEvent, FileInput, InitResult,
   LoadEvent, MeanResult, ModelChange, ModelInfo, NamedBytes, StepPoint, TemplateInfo, TemplateRequest, TemplateSource, TrainEvent,
-  TrainResult, TrainSettings, ViewResult,
+  TrainFailure, TrainResult, TrainSettings, ViewResult,
 } from './protocol';
 import type { WeightStore } from './weight-store';
 
@@ -56,8 +56,11 @@ interface ImageEntry {
   height: number;
   work: Bytes8;
   loc: { size: number; data: Float32Array };
-  /** `raw`: the (refined) network parameters, which map the frame of the matched region (what the template shows). */
-  result?: { params: AffineParams; matrix: AffineMatrix; raw: AffineParams; score: number };
+  /**
+   * `raw`: the (refined) network parameters, which map the frame of the matched region (what the template shows);
+   * `network`: the network's own, before any refinement, and `refinedSteps` the refinement `raw` had (for the doubt check).
+   */
+  result?: { params: AffineParams; matrix: AffineMatrix; raw: AffineParams; score: number; network?: AffineParams; refinedSteps?: number };
 }
 
 interface TemplateState { image: GrayImage; source: TemplateSource; label: string }
@@ -95,6 +98,7 @@ export class WorkbenchCore {
         return { remaining: this.images.size };
       },
       align: (p, ctx) => { this.refine = Math.max(0, Math.round(p.refine ?? 0)); return this.align(p.ids, ctx); },
+      doubts: (p, ctx) => this.doubts(p.ids, ctx),
       view: (p) => this.view(p.id),
       demo: (p) => this.demo(p.count, p.seed),
       buildMean: (p, ctx) => this.buildMean(p.ids, ctx),
@@ -141,6 +145,7 @@ export class WorkbenchCore {
         wasm: typeof WebAssembly === 'object',
         cpu: true,
       },
+      wasmThreads: wasmThreadsCount(),
     };
   }
 
@@ -247,37 +252,30 @@ export class WorkbenchCore {
     if (reason !== null) throw new Error(`could not switch to ${name}: ${reason}`);
   }
 
-  /** The same small inference on this backend and on `reference`; they must agree. */
+  /**
+   * The same small inference and one training step (same weights, films and
+   * seed) on this backend and on `reference`; they must agree. The training
+   * step is what a broken GPU path gets wrong while inference still passes.
+   */
   private async checkBackend(reference: BackendName): Promise<CheckResult> {
     const t0 = performance.now();
     const current = this.backend;
-    const L = 32;
-    const input = new Float32Array(L * L);
-    for (let i = 0; i < input.length; i++) input[i] = 0.5 + 0.4 * Math.sin(i * 0.37) * Math.cos(i * 0.011);
-    const run = async (): Promise<Float32Array> => {
-      const m = new AlignmentModel(defaultStnConfig({ locSize: L, seed: 11 }));
-      try {
-        const out = tf.tidy(() => resnet18Forward(m.params, 'encoder.', AlignmentModel.normalizeInput(tf.tensor4d(input, [1, L, L, 1])), { training: false }));
-        const v = (await out.data()) as Float32Array;
-        out.dispose();
-        return Float32Array.from(v);
-      } finally { m.dispose(); }
-    };
-    const a = await run();
-    let b: Float32Array;
+    const a = await checkRun();
+    let b: Awaited<ReturnType<typeof checkRun>>;
     if (reference === current) b = a;
     else {
       await this.moveTo(reference);
-      try { b = await run(); } finally { await this.moveTo(current); }
+      try { b = await checkRun(); } finally { await this.moveTo(current); }
     }
-    let maxAbs = 0;
-    let maxRef = 0;
-    for (let i = 0; i < a.length; i++) {
-      maxAbs = Math.max(maxAbs, Math.abs(a[i] - b[i]));
-      maxRef = Math.max(maxRef, Math.abs(b[i]));
-    }
-    const relDiff = maxRef > 0 ? maxAbs / maxRef : maxAbs;
-    return { backend: current, reference, maxAbsDiff: maxAbs, relDiff, ok: Number.isFinite(relDiff) && relDiff < 1e-3, ms: performance.now() - t0 };
+    const inf = compareArrays(a.features, b.features);
+    const loss = compareArrays(Float32Array.of(a.loss, a.gradNorm), Float32Array.of(b.loss, b.gradNorm));
+    const weights = compareArrays(a.weights, b.weights);
+    const trainOk = loss.relDiff < 1e-3 && a.loss !== 0 && a.gradNorm !== 0;
+    return {
+      backend: current, reference, maxAbsDiff: inf.maxAbs, relDiff: inf.relDiff,
+      train: { loss: a.loss, referenceLoss: b.loss, gradNorm: a.gradNorm, referenceGradNorm: b.gradNorm, relDiff: loss.relDiff, weightsMaxAbsDiff: weights.maxAbs, ok: trainOk },
+      ok: Number.isFinite(inf.relDiff) && inf.relDiff < 1e-3 && trainOk, ms: performance.now() - t0,
+    };
   }
 
   // ---------------------------------------------------------------- loading
@@ -353,8 +351,7 @@ export class WorkbenchCore {
     locs.forEach((l, k) => buf.set(l, k * L * L));
     const p = tf.tidy(() => this.model.predictParams(tf.tensor4d(buf, [locs.length, L, L, 1])));
     try {
-      await p.data();
-      return paramsRows(p);
+      return await readParamsRows(p);
     } finally { p.dispose(); }
   }
 
@@ -384,7 +381,8 @@ export class WorkbenchCore {
       const chunk = entries.slice(i, i + BATCH);
       const locs: Float32Array[] = [];
       for (const e of chunk) locs.push(await this.ensureLoc(e));
-      const refined = await this.refinedAll(chunk, await this.predict(locs));
+      const network = await this.predict(locs);
+      const refined = await this.refinedAll(chunk, network);
       for (let k = 0; k < chunk.length; k++) {
         const e = chunk[k];
         const raw = refined[k];
@@ -392,13 +390,53 @@ export class WorkbenchCore {
         const params = matrixToParams(matrix);
         const aligned = await warpImage(grayOf(e.work), matrix, gallery);
         const score = await this.score(e, raw);
-        e.result = { params, matrix, raw, score };
+        e.result = { params, matrix, raw, score, network: network[k], refinedSteps: this.refine };
         done++;
         ctx.emit({ kind: 'aligned', id: e.id, params, matrix, score, aligned: encodePng(aligned), done, total: entries.length });
       }
       await this.checkpoint(ctx.signal);
     }
     return { aligned: done, ms: performance.now() - t0, cancelled: done < entries.length, backend: this.backend };
+  }
+
+  /**
+   * The doubt check, run after the plain alignment is shown (the page asks for
+   * it once an alignment has finished): the frame of each film's network
+   * prediction against a short refinement from it — or against the user's own
+   * refinement when that was on, at no extra cost — and the share of black
+   * border on the working copy. The rule and its thresholds are the engine's
+   * (DOUBT_RULE). A short refinement costs about as much as the network itself
+   * (~40 ms a film on 2 WASM threads, batches of 8).
+   */
+  private async doubts(ids: string[], ctx: JobContext<DoubtEvent>): Promise<DoubtSummary> {
+    const t0 = performance.now();
+    const entries = ids.map((id) => this.images.get(id)).filter((e): e is ImageEntry => !!e?.result?.network);
+    const { frame, bounds } = this.model.config;
+    let done = 0;
+    let doubtful = 0;
+    for (let i = 0; i < entries.length && !ctx.signal.ending; i += BATCH) {
+      const chunk = entries.slice(i, i + BATCH).filter((e) => e.result?.network);
+      const network = chunk.map((e) => e.result!.network!);
+      const short = chunk.some((e) => !e.result!.refinedSteps)
+        ? await refineBatch(chunk.map((e) => grayOf(e.work)), this.template.image, network, {
+          iterations: DOUBT_RULE.refineIterations, size: DOUBT_RULE.refineSize, minScale: bounds.scale[0], maxScale: bounds.scale[1],
+        })
+        : network;
+      for (let k = 0; k < chunk.length; k++) {
+        const e = chunk[k];
+        const r = e.result;
+        if (!r) continue;
+        const refinedSteps = r.refinedSteps ?? 0;
+        const against = refinedSteps > 0 ? r.raw : short[k];
+        const d = judgeDoubt(outputMatrix(this.model.config, network[k]), outputMatrix(this.model.config, against), frame, grayOf(e.work),
+          DOUBT_RULE, refinedSteps > 0 ? `its refinement (×${refinedSteps})` : undefined);
+        if (d.reasons.length) doubtful++;
+        done++;
+        ctx.emit({ id: e.id, doubt: d, done, total: entries.length });
+      }
+      await this.checkpoint(ctx.signal);
+    }
+    return { checked: done, doubtful, ms: performance.now() - t0, cancelled: done < entries.length };
   }
 
   /**
@@ -565,31 +603,44 @@ export class WorkbenchCore {
     ctx.emit({ kind: 'started', total: s.steps, images: images.length, model: this.modelInfo });
     const sampleEntry = entries[0];
     let done = 0;
+    let failure: TrainFailure | undefined;
+    // A lost GPU device takes its tensors with it: the weights then come back from this host copy,
+    // refreshed with every sample on GPU backends (a readback of the whole model each step would cost more than the step).
+    let hostCopy = { art: await serializeModel(this.model), step: stepsBefore };
     try {
       for (let step = 0; step < s.steps; step++) {
         await this.checkpoint(ctx.signal, true);
         if (ctx.signal.ending) break;
-        const r = await trainer.trainStep(images);
+        let r: StepReport;
+        try {
+          r = await trainer.trainStep(images);
+        } catch (e) {
+          if (!(e instanceof DeviceError)) throw e;
+          failure = await this.deviceFailed(e, stepsBefore + step, hostCopy);
+          break;
+        }
         const point: StepPoint = { step: stepsBefore + step, loss: r.loss, parts: r.parts, lr: r.lr, ms: r.ms, skipped: r.skipped };
         this.history.push(point);
         done++;
         ctx.emit({ kind: 'step', point, total: s.steps });
         if (step % s.sampleEvery === 0 || step === s.steps - 1) {
           ctx.emit({ kind: 'sample', step: stepsBefore + step, name: sampleEntry.name, ...(await this.sample(sampleEntry, s.frame)) });
+          if (isGpuBackend(this.backend)) hostCopy = { art: await serializeModel(this.model), step: stepsBefore + done };
         }
       }
     } finally {
-      trainer.dispose();
-      loss.dispose();
-      template.dispose();
-      builtin?.params.dispose();
+      // After a lost device these tensors' buffers are gone already; freeing them only updates tfjs's books.
+      for (const free of [() => trainer.dispose(), () => loss.dispose(), () => template.dispose(), () => builtin?.params.dispose()]) {
+        try { free(); } catch (err) { if (!failure?.fatal) throw err; }
+      }
       if (this.history.length > HISTORY_KEEP) this.history.splice(0, this.history.length - HISTORY_KEEP);
     }
     for (const e of this.images.values()) e.result = undefined;
     let saved = false;
     let saveError: string | undefined;
-    if (done > 0) {
-      const steps = stepsBefore + done;
+    const kept = failure ? failure.keptStep - stepsBefore : done;
+    if (kept > 0) {
+      const steps = stepsBefore + kept;
       this.modelInfo = this.describe(this.model, 'fine-tuned', `fine-tuned in this browser (${steps} steps)`, { steps, savedAt: new Date().toISOString() });
       try {
         await this.persist('fine-tuned', this.modelInfo.label);
@@ -598,7 +649,33 @@ export class WorkbenchCore {
         saveError = `the weights could not be saved in this browser (${(e as Error).message}); download them from Export to keep them`;
       }
     }
-    return { steps: done, stopped: done < s.steps, model: this.modelInfo, saved, saveError };
+    return { steps: done, stopped: done < s.steps, failure, model: this.modelInfo, saved, saveError };
+  }
+
+  /**
+   * A step the device failed. The trainer has put back the weights from before
+   * it when the device still works; when the device is gone, the worker moves
+   * to the next backend that starts, with the host copy's weights.
+   */
+  private async deviceFailed(e: DeviceError, step: number, hostCopy: { art: ModelArtifacts; step: number }): Promise<TrainFailure> {
+    const failed = this.backend;
+    const fallbacks = (['webgl', 'wasm', 'cpu'] as BackendName[]).filter((b) => b !== failed);
+    // What the user is offered: the other GPU backend and WASM, unless they are known not to start here.
+    const offer = (except?: BackendName) => fallbacks.filter((b) => b !== 'cpu' && b !== except && typeof this.tried[b] !== 'string');
+    if (!e.fatal) return { step, backend: failed, message: e.message, fatal: false, keptStep: step, offer: offer() };
+    this.tried[failed] = e.message;
+    let movedTo: BackendName | undefined;
+    for (const b of fallbacks) {
+      const reason = await trySetBackend(b, { wasmPaths: this.deps.wasmPaths });
+      this.tried[b] = reason;
+      if (reason === null) { movedTo = b; break; }
+    }
+    if (!movedTo) throw new Error(`${e.message}; and no other backend could start`);
+    try { this.model.dispose(); } catch { /* its buffers went with the device */ }
+    this.backend = movedTo;
+    this.model = deserializeModel(hostCopy.art.modelJson, hostCopy.art.weightData, 'model').model;
+    if (this.vgg) this.vgg.net = this.vggFromFiles(this.vgg.files);
+    return { step, backend: failed, message: e.message, fatal: true, movedTo, keptStep: hostCopy.step, offer: offer(movedTo) };
   }
 
   private async sample(e: ImageEntry, frame: Size): Promise<{ input: Uint8Array; aligned: Uint8Array; template: Uint8Array }> {
@@ -818,3 +895,51 @@ function round(v: number): string {
 }
 
 export type { AlignEvent, LoadEvent, TrainEvent };
+
+const CHECK_L = 32;
+const CHECK_FRAME: Size = { width: 16, height: 20 };
+
+/** A smooth, seeded test pattern in [0, 1] (no films needed for the check). */
+function checkPattern(w: number, h: number, seed: number): Float32Array {
+  const out = new Float32Array(w * h);
+  for (let i = 0; i < out.length; i++) out[i] = 0.5 + 0.4 * Math.sin((i % w) * 0.37 + seed) * Math.cos(Math.floor(i / w) * 0.29 - seed);
+  return out;
+}
+
+/** One inference and one training step of a tiny seeded model on the active backend, read back to the host. */
+async function checkRun(): Promise<{ features: Float32Array; loss: number; gradNorm: number; weights: Float32Array }> {
+  const m = new AlignmentModel(defaultStnConfig({ locSize: CHECK_L, frame: CHECK_FRAME, seed: 11 }));
+  const template = tf.tensor4d(checkPattern(CHECK_FRAME.width, CHECK_FRAME.height, 9), [1, CHECK_FRAME.height, CHECK_FRAME.width, 1]);
+  const loss = new AlignmentLoss(DEFAULT_LOSS, { template });
+  const trainer = new Trainer(m, loss, defaultTrainerSettings(m, {
+    steps: 1, batchSize: 2, lr: 1e-3, lrEnd: 1e-3, frame: CHECK_FRAME, srcSize: { width: 2 * CHECK_FRAME.width, height: 2 * CHECK_FRAME.height },
+    augment: { ...DEFAULT_AUGMENT, enabled: true },
+  }));
+  try {
+    const out = tf.tidy(() => resnet18Forward(m.params, 'encoder.', AlignmentModel.normalizeInput(tf.tensor4d(checkPattern(CHECK_L, CHECK_L, 1), [1, CHECK_L, CHECK_L, 1])), { training: false }));
+    const features = Float32Array.from(await out.data() as Float32Array);
+    out.dispose();
+    const images: TrainingImage[] = [1, 2].map((k) => ({ id: `check${k}`, loc: checkPattern(CHECK_L, CHECK_L, k), src: checkPattern(2 * CHECK_FRAME.width, 2 * CHECK_FRAME.height, k + 3) }));
+    const r = await trainer.trainStep(images);
+    // One read per weight: concatenating them on the GPU would compile a program per chunk shape first.
+    const parts = await Promise.all(m.params.trainableNames().map(async (n) => await m.params.get(n).data() as Float32Array));
+    const weights = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+    parts.reduce((at, p) => { weights.set(p, at); return at + p.length; }, 0);
+    return { features, loss: r.loss, gradNorm: r.gradNorm, weights };
+  } finally {
+    trainer.dispose();
+    loss.dispose();
+    template.dispose();
+    m.dispose();
+  }
+}
+
+function compareArrays(a: Float32Array, b: Float32Array): { maxAbs: number; relDiff: number } {
+  let maxAbs = 0;
+  let maxRef = 0;
+  for (let i = 0; i < a.length; i++) {
+    maxAbs = Math.max(maxAbs, Math.abs(a[i] - b[i]));
+    maxRef = Math.max(maxRef, Math.abs(b[i]));
+  }
+  return { maxAbs, relDiff: maxRef > 0 ? maxAbs / maxRef : maxAbs };
+}

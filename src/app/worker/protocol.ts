@@ -20,6 +20,8 @@ export interface BackendState {
   tried: Partial<Record<BackendName, string | null>>;
   /** What the environment appears to offer before trying (WebGPU adapter API, OffscreenCanvas). */
   hints: Record<BackendName, boolean>;
+  /** Threads of the WASM backend (getThreadsCount; 1 = single-threaded), null until WASM has started. */
+  wasmThreads: number | null;
 }
 
 export type ModelKind = 'identity' | 'shipped' | 'fine-tuned' | 'loaded';
@@ -103,6 +105,31 @@ export interface AlignEvent {
   total: number;
 }
 
+/** Why a film's alignment is doubtful (the engine's doubt rule, src/engine/align/doubt.ts). */
+export interface FilmDoubt {
+  /** Empty: not doubtful. 'disagree': the network and a refinement put the frame apart; 'border': a lot of black border. */
+  reasons: ('disagree' | 'border')[];
+  disagreementPx: number;
+  borderFraction: number;
+  /** One line for the gallery's tooltip. */
+  text: string;
+}
+
+/** One film checked, after its plain alignment was shown. */
+export interface DoubtEvent {
+  id: string;
+  doubt: FilmDoubt;
+  done: number;
+  total: number;
+}
+
+export interface DoubtSummary {
+  checked: number;
+  doubtful: number;
+  ms: number;
+  cancelled: boolean;
+}
+
 export interface AlignResultSummary {
   aligned: number;
   ms: number;
@@ -179,9 +206,28 @@ export type TrainEvent =
   | { kind: 'sample'; step: number; name: string; input: Uint8Array; aligned: Uint8Array; template: Uint8Array }
   | { kind: 'state'; state: 'running' | 'paused' };
 
+/**
+ * A training step the GPU device failed (validation, out of memory, device or
+ * context lost, or a step that read back as all zeros). Training stops there.
+ */
+export interface TrainFailure {
+  /** The model's step count at which the failed step would have been taken. */
+  step: number;
+  backend: BackendName;
+  message: string;
+  /** The device is gone: the worker moved to `movedTo` with the weights of `keptStep`. */
+  fatal: boolean;
+  movedTo?: BackendName;
+  /** Step count of the weights now in use (== step unless the device was lost). */
+  keptStep: number;
+  /** Backends that could take over (the user's choice). */
+  offer: BackendName[];
+}
+
 export interface TrainResult {
   steps: number;
   stopped: boolean;
+  failure?: TrainFailure;
   model: ModelInfo;
   /** Whether the weights were saved to this browser's storage. */
   saved: boolean;
@@ -211,6 +257,8 @@ export interface CheckResult {
   maxAbsDiff: number;
   /** Largest difference relative to the largest reference value. */
   relDiff: number;
+  /** One training step from the same weights and seed: its loss and gradient norm on both. */
+  train: { loss: number; referenceLoss: number; gradNorm: number; referenceGradNorm: number; relDiff: number; weightsMaxAbsDiff: number; ok: boolean };
   ok: boolean;
   ms: number;
 }
@@ -231,6 +279,8 @@ export interface Api {
   removeImages: { req: { ids: string[] | 'all' }; res: { remaining: number }; progress: never };
   /** `refine`: test-time refinement iterations per film (0 = the network's prediction as is). */
   align: { req: { ids: string[]; refine?: number }; res: AlignResultSummary; progress: AlignEvent };
+  /** The doubt check of aligned films: a short refinement from each network frame (or the user's refinement), and the black border. */
+  doubts: { req: { ids: string[] }; res: DoubtSummary; progress: DoubtEvent };
   view: { req: { id: string }; res: ViewResult; progress: never };
   demo: { req: { count: number; seed: number }; res: { files: NamedBytes[] }; progress: never };
   buildMean: { req: { ids: string[] }; res: MeanResult; progress: { done: number; total: number } };

@@ -1,7 +1,7 @@
 import * as tf from '../tf';
 import { matrixToParams, type AffineMatrix, type AffineParams, type Size } from '../affine/affine';
 import type { GrayImage } from '../io/gray-image';
-import { paramsToTheta, paramsRows, type AlignmentModel } from '../models/stn/stn';
+import { paramsToTheta, readParamsRows, type AlignmentModel } from '../models/stn/stn';
 import { outputMatrix } from '../models/stn/output-matrix';
 import { refineBatch } from './refine';
 import { warpAffine } from '../sampler/warp';
@@ -24,8 +24,7 @@ export async function predictParams(model: AlignmentModel, images: GrayImage[], 
     const buf = new Float32Array(chunk.length * L * L);
     chunk.forEach((im, k) => buf.set(locInput(im, L), k * L * L));
     const p = tf.tidy(() => model.predictParams(tf.tensor4d(buf, [chunk.length, L, L, 1])));
-    await p.data();
-    out.push(...paramsRows(p));
+    out.push(...await readParamsRows(p));
     p.dispose();
   }
   return out;

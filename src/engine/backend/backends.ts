@@ -13,6 +13,21 @@ export interface BackendOptions {
 }
 
 let wasmGradsRegistered = false;
+let wasmPackage: typeof import('@tensorflow/tfjs-backend-wasm') | undefined;
+
+/**
+ * Threads XNNPACK runs on in the WASM backend (1: the single-threaded build),
+ * or null when the WASM backend has not started. The browser gets the threaded
+ * build when the page is cross-origin isolated; Node when cli/wasm-threads.ts
+ * prepared it.
+ */
+export function wasmThreadsCount(): number | null {
+  try {
+    return wasmPackage ? wasmPackage.getThreadsCount() : null;
+  } catch {
+    return null; // "WASM backend not initialized"
+  }
+}
 
 /**
  * Load the backend's package on demand (WebGPU and WebGL are not importable in
@@ -25,6 +40,7 @@ async function loadBackend(name: BackendName, opts: BackendOptions): Promise<voi
       return;
     case 'wasm': {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
+      wasmPackage = wasm;
       if (opts.wasmPaths) wasm.setWasmPaths(opts.wasmPaths as never);
       if (!wasmGradsRegistered) {
         const { registerWasmGradKernels } = await import('./wasm-grad-kernels');

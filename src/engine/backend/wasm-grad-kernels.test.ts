@@ -6,6 +6,8 @@ import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmGradKernels } from './wasm-grad-kernels';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { defaultWasmThreads, prepareNodeWasm } from '../../../cli/wasm-threads';
 
 type Shape4 = [number, number, number, number];
 type Pad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
@@ -107,9 +109,15 @@ const cases: ConvCase[] = [
 // Captured before registerWasmGradKernels() replaces it.
 const builtinBackpropInput = tf.getKernel(tf.Conv2DBackpropInput, 'wasm');
 
+// CXR_WASM_THREADS=1 runs these on tfjs's single-threaded build, any other count on the threaded one.
+const threads = defaultWasmThreads();
+
 beforeAll(async () => {
   registerWasmGradKernels();
+  await prepareNodeWasm(threads);
   expect(await tf.setBackend('wasm')).toBe(true);
+  expect(getThreadsCount()).toBe(threads);
+  console.log(`wasm-grad-kernels: on ${threads} WASM thread(s)`);
   // Idempotent, and valid after the backend is initialised too.
   registerWasmGradKernels();
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compose, invert, paramsToMatrix } from '../affine/affine';
-import { cutFraction, dice, frameDisagreementPx, frameRegion, pairwiseDice, toBitMask } from './metrics';
+import { cutFraction, dice, frameDisagreementPx, frameRegion, groupDice, pairwiseDice, toBitMask } from './metrics';
 
 const square = (w: number, h: number, x0: number, y0: number, x1: number, y1: number) => {
   const v = new Float32Array(w * h);
@@ -50,5 +50,22 @@ describe('evaluation metrics', () => {
     // Two answers one input pixel apart (2/W normalized) under an identity frame: 1 output pixel.
     const d = frameDisagreementPx([[1, 0, 0], [0, 1, 0]], [[1, 0, 2 / frame.width], [0, 1, 0]], [[1, 0, 0], [0, 1, 0]], frame);
     expect(d).toBeCloseTo(1, 9);
+  });
+});
+
+describe('same-patient Dice', () => {
+  it('pools the pairs within each patient and leaves films without one out', () => {
+    const a = square(40, 40, 0, 0, 10, 10);
+    const b = square(40, 40, 5, 0, 15, 10);
+    const c = square(40, 40, 20, 20, 30, 30);
+    // Patient p: a, a, b (pairs 1, 0.5, 0.5); patient q: c alone; one film with no patient.
+    const g = groupDice([a, a, b, c, a], ['p', 'p', 'p', 'q', undefined]);
+    expect(g.pairs).toBe(3);
+    expect(g.groups).toBe(1);
+    expect(g.mean).toBeCloseTo(2 / 3, 10);
+    expect(g.perImage.slice(0, 3)).toEqual([0.75, 0.75, 0.5]);
+    expect(Number.isNaN(g.perImage[3])).toBe(true);
+    expect(Number.isNaN(g.perImage[4])).toBe(true);
+    expect(Number.isNaN(groupDice([a, b], [undefined, undefined]).mean)).toBe(true);
   });
 });

@@ -73,6 +73,37 @@ export function pairwiseDice(masks: BitMask[]): { mean: number; perImage: number
 }
 
 /**
+ * Mean Dice over the pairs of masks in the same group (films of one patient),
+ * pooled over every pair; each mask's mean over its own pairs (NaN without
+ * any). Masks without a group take part in no pair.
+ */
+export function groupDice(masks: BitMask[], groups: (string | undefined)[]): { mean: number; pairs: number; groups: number; perImage: number[] } {
+  const byGroup = new Map<string, number[]>();
+  groups.forEach((g, i) => {
+    if (g === undefined || g === '') return;
+    const list = byGroup.get(g);
+    if (list) list.push(i); else byGroup.set(g, [i]);
+  });
+  const sums = new Float64Array(masks.length);
+  const counts = new Uint32Array(masks.length);
+  let total = 0;
+  let pairs = 0;
+  let multi = 0;
+  for (const members of byGroup.values()) {
+    if (members.length > 1) multi++;
+    for (let a = 0; a < members.length; a++) {
+      for (let b = a + 1; b < members.length; b++) {
+        const i = members[a];
+        const j = members[b];
+        const d = dice(masks[i], masks[j]);
+        sums[i] += d; sums[j] += d; counts[i]++; counts[j]++; total += d; pairs++;
+      }
+    }
+  }
+  return { mean: pairs ? total / pairs : NaN, pairs, groups: multi, perImage: Array.from(sums, (s, i) => (counts[i] ? s / counts[i] : NaN)) };
+}
+
+/**
  * Share of a lung mask that the frame cuts off. The whole mask's area in frame
  * pixels follows from the input mask's pixel count and the matrix's
  * determinant, so parts that fall even outside the canvas still count.

@@ -1,6 +1,6 @@
 import * as tf from '../tf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../backend/backends';
+import { useBackend } from '../../testing/tf-backend';
 import { paramsToMatrix } from '../affine/affine';
 import { warpAffine } from './warp';
 import { affineSample, affineSampleAvailable } from './affine-sample-kernel';
@@ -14,7 +14,7 @@ const THETAS = [
 
 for (const backend of ['wasm', 'cpu'] as const) {
   describe(`fused affine sampler on ${backend}`, () => {
-    beforeAll(async () => { await initBackend([backend]); });
+    beforeAll(async () => { await useBackend(backend); });
     afterAll(() => { tf.disposeVariables(); });
 
     it('is registered', () => { expect(affineSampleAvailable()).toBe(true); });

@@ -10,7 +10,7 @@ import { resizeArea } from '../image/resize';
 import { AlignmentLoss } from '../losses/alignment-loss';
 import { AlignmentModel } from '../models/stn/stn';
 import { defaultStnConfig } from '../models/stn/config';
-import { paramsRows } from '../models/stn/stn';
+import { readParamsRows } from '../models/stn/stn';
 import { DEFAULT_AUGMENT } from './augment';
 import { Trainer, defaultTrainerSettings, type TrainerSettings } from './trainer';
 import type { TrainingImage } from './batch';
@@ -74,7 +74,7 @@ describe.skipIf(!HAS_SHARED)('training on real perturbed films (../shared/data/c
 
     // Predicted matrices vs the exact inverses of the perturbations.
     const p = tf.tidy(() => model.predictParams(tf.tensor4d(images.flatMap((im) => Array.from(im.loc)), [8, L, L, 1])));
-    const pred = paramsRows(p);
+    const pred = await readParamsRows(p);
     p.dispose();
     const err = (m: number[][], k: number) => {
       const target = invert(paramsToMatrix(PERTURB[k]));
@@ -106,13 +106,13 @@ describe.skipIf(!HAS_SHARED)('training on real perturbed films (../shared/data/c
     const { model, trainer, dispose } = flatTemplateTrainer(L, frame, 4, {
       steps: 24, srcSize, targetWeight: 10, augment: { ...DEFAULT_AUGMENT, shift: 0.05, rotateDeg: 5, scale: 0.03 },
     });
-    const cornerErr = () => {
+    const cornerErr = async () => {
       const p = tf.tidy(() => model.predictParams(tf.tensor4d(images.flatMap((im) => Array.from(im.loc)), [8, L, L, 1])));
-      const pred = paramsRows(p);
+      const pred = await readParamsRows(p);
       p.dispose();
       return pred.reduce((s, q, k) => s + paramsToMatrix(q).flat().reduce((a, v, j) => a + (v - images[k].target!.flat()[j]) ** 2, 0), 0) / 8;
     };
-    const before = cornerErr();
+    const before = await cornerErr();
     const counts: number[] = [];
     let first = 0;
     let last = 0;
@@ -123,7 +123,7 @@ describe.skipIf(!HAS_SHARED)('training on real perturbed films (../shared/data/c
       last = r.parts.target;
       counts.push(tf.memory().numTensors);
     }
-    const after = cornerErr();
+    const after = await cornerErr();
     console.log(`target term ${first.toFixed(4)} → ${last.toFixed(4)}; squared matrix error ${before.toFixed(4)} → ${after.toFixed(4)}`);
     expect(counts[23]).toBe(counts[1]);
     expect(last).toBeLessThan(first * 0.5);
@@ -145,13 +145,13 @@ describe.skipIf(!HAS_SHARED)('training on real perturbed films (../shared/data/c
     // Held-out check: every film under two fixed shifts; the frames on the film should agree.
     const shifts: AffineParams[] = [[0.15, 0.1, 1, 1, 0], [-0.15, -0.1, 1, 1, 0]];
     const views = await Promise.all(shifts.map((q) => Promise.all(films.map(async (f) => locInput(await warpImage(f, paramsToMatrix(q), { width: 192, height: 192 }), L)))));
-    const disagreement = () => {
-      const rows = views.map((v) => {
+    const disagreement = async () => {
+      const rows = await Promise.all(views.map(async (v) => {
         const p = tf.tidy(() => model.predictParams(tf.tensor4d(v.flatMap((x) => Array.from(x)), [8, L, L, 1])));
-        const r = paramsRows(p);
+        const r = await readParamsRows(p);
         p.dispose();
         return r;
-      });
+      }));
       let total = 0;
       for (let k = 0; k < 8; k++) {
         const [a, b] = shifts.map((q, j) => compose(paramsToMatrix(q), paramsToMatrix(rows[j][k])).flat());
@@ -159,7 +159,7 @@ describe.skipIf(!HAS_SHARED)('training on real perturbed films (../shared/data/c
       }
       return total / 8;
     };
-    const before = disagreement();
+    const before = await disagreement();
     const counts: number[] = [];
     for (let s = 0; s < 30; s++) {
       const r = await trainer.trainStep(images);
@@ -167,7 +167,7 @@ describe.skipIf(!HAS_SHARED)('training on real perturbed films (../shared/data/c
       expect(new Set(r.ids).size).toBe(4);
       counts.push(tf.memory().numTensors);
     }
-    const after = disagreement();
+    const after = await disagreement();
     console.log(`frame disagreement of two shifted views ${before.toFixed(4)} → ${after.toFixed(4)}`);
     expect(counts[29]).toBe(counts[1]);
     expect(after).toBeLessThan(before * 0.5);

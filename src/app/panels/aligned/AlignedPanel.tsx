@@ -18,6 +18,7 @@ export function AlignedPanel() {
   const ready = images.order.filter((id) => images.byId[id].status === 'ready');
   const aligned = ready.filter((id) => images.byId[id].result).length;
   const poor = ready.filter((id) => (images.byId[id].result?.score ?? 0) >= POOR_SCORE).length;
+  const doubtful = ready.filter((id) => images.byId[id].result?.doubt?.reasons.length).length;
   const last = alignment.last;
 
   // ← / → step through the films in the gallery's current order while comparing; Esc closes.
@@ -51,7 +52,7 @@ export function AlignedPanel() {
           </>
         ) : last ? (
           <span data-testid="align-summary" data-count={last.count} data-ms={Math.round(last.ms)} data-backend={last.backend}>
-            <strong>{aligned} of {ready.length} aligned</strong>{poor ? `, ${poor} flagged poor` : ''}.{' '}
+            <strong>{aligned} of {ready.length} aligned</strong>{poor ? `, ${poor} flagged poor` : ''}{doubtful ? `, ${doubtful} doubtful (sort “Doubtful first” to see them)` : ''}.{' '}
             <span className="muted">Last run: {last.count} film{last.count === 1 ? '' : 's'} in {formatMs(last.ms)} on {BACKEND_LABEL[last.backend as BackendName] ?? last.backend}
               {last.count ? ` (${Math.round(last.ms / last.count)} ms per film)` : ''}{last.cancelled ? ', cancelled' : ''}.</span>
           </span>
@@ -67,6 +68,7 @@ export function AlignedPanel() {
             <option value="name">Name</option>
             <option value="worst">Worst score first</option>
             <option value="best">Best score first</option>
+            <option value="doubtful">Doubtful first</option>
           </select>
         </label>
         <Segmented<string> label="Test-time refinement" value={String(alignment.refine)} onChange={(v) => void wb.setRefine(Number(v))} testId="refine" options={[
@@ -99,13 +101,16 @@ const PairCard = memo(function PairCard({ item, selected, onSelect }: { item: Im
   const label = scoreLabel(r?.score);
   return (
     <button type="button" className={`pair ${selected ? 'selected' : ''}`} onClick={onSelect} data-testid="pair" data-name={item.name}
-      data-score={r ? r.score.toFixed(4) : ''} data-params={r ? JSON.stringify(r.params) : ''} title={`${item.name} — open the compare view`}>
+      data-score={r ? r.score.toFixed(4) : ''} data-params={r ? JSON.stringify(r.params) : ''} title={`${item.name}${r?.doubt?.reasons.length ? ` — ${r.doubt.text}` : ''} — open the compare view`}>
       <div className="pair-images">
         <div className="frame-box">{item.thumbUrl ? <img src={item.thumbUrl} alt="" className="fill" loading="lazy" /> : null}</div>
         <div className="frame-box">{r ? <img src={r.alignedUrl} alt="" loading="lazy" /> : <span className="spinner" aria-label="aligning" />}</div>
       </div>
       <div className="pair-caption">
         <span className="name">{item.name}</span>
+        {r?.doubt?.reasons.length ? (
+          <span className="doubt" data-testid="doubt" data-reason={r.doubt.reasons.join(' ')} title={r.doubt.text} aria-label={r.doubt.text}>?</span>
+        ) : null}
         <span className={`score ${label}`}>{r ? r.score.toFixed(3) : '…'}</span>
       </div>
     </button>

@@ -54,12 +54,15 @@ export function BackendPanel() {
           </ul>
         </Card>
         <Card title="Check and memory" testId="backend-check">
-          <p className="muted">Run one small inference (ResNet18 encoder, 32×32 input) here and on {backend?.active === 'wasm' ? 'CPU' : 'WASM'} and compare the features.</p>
+          <p className="muted">Run one small inference (ResNet18 encoder, 32×32 input) and one training step (same weights and seed) here and on {backend?.active === 'wasm' ? 'CPU' : 'WASM'}, and compare the features, the loss and the gradient norm.</p>
           <button type="button" className="btn" disabled={busy || !backend} onClick={() => void wb.checkBackend()} data-testid="check-backend">Check {backend ? BACKEND_LABEL[backend.active] : ''} against {backend?.active === 'wasm' ? 'CPU' : 'WASM'}</button>
           {check ? (
             'error' in check && check.error ? <p className="error-text" data-testid="check-result">{check.error}</p> : 'maxAbsDiff' in check ? (
               <p className={check.ok ? 'ok-text' : 'error-text'} data-testid="check-result" data-ok={String(check.ok)} data-rel={check.relDiff}>
-                {check.ok ? '✓ Match' : '✗ Mismatch'}: {BACKEND_LABEL[check.backend]} vs {BACKEND_LABEL[check.reference]}, largest difference {check.maxAbsDiff.toExponential(2)} ({(check.relDiff * 100).toExponential(1)}% of the largest value), {formatMs(check.ms)}.
+                {check.ok ? '✓ Match' : '✗ Mismatch'}: {BACKEND_LABEL[check.backend]} vs {BACKEND_LABEL[check.reference]}, inference: largest difference {check.maxAbsDiff.toExponential(2)} ({(check.relDiff * 100).toExponential(1)}% of the largest value);{' '}
+                <span data-testid="check-train" data-ok={String(check.train.ok)} data-loss={check.train.loss} data-reference-loss={check.train.referenceLoss}>
+                  training step: loss {check.train.loss.toPrecision(6)} vs {check.train.referenceLoss.toPrecision(6)}, gradient norm {check.train.gradNorm.toPrecision(4)} vs {check.train.referenceGradNorm.toPrecision(4)}{check.train.ok ? '' : check.train.loss === 0 ? ' (all zeros: this GPU path is broken)' : ' (they disagree)'}
+                </span>; {formatMs(check.ms)}.
               </p>
             ) : null
           ) : null}
@@ -68,6 +71,7 @@ export function BackendPanel() {
             <dt>Tensor memory</dt><dd>{memory ? formatBytes(memory.numBytes) : '…'}</dd>
             <dt>Films held</dt><dd>{memory ? `${memory.images} (small copies; full resolution is re-read from the file when needed)` : '…'}</dd>
             <dt>Isolation</dt><dd>{globalThis.crossOriginIsolated ? 'cross-origin isolated (WASM threads on)' : 'not isolated (WASM runs single-threaded)'}</dd>
+            <dt>WASM threads</dt><dd data-testid="wasm-threads">{backend?.wasmThreads == null ? 'not started' : backend.wasmThreads}</dd>
           </dl>
         </Card>
       </div>

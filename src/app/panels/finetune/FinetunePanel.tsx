@@ -7,6 +7,7 @@ import { etaSeconds, stepsPerSecond } from '../../lib/series';
 import type { TrainForm } from '../../store';
 import type { LossChoice } from '../../worker/protocol';
 import { LossChart } from './LossChart';
+import { TrainFailureNote } from './TrainFailureNote';
 
 const FRAMES = [
   { label: '32 × 40 (quick check)', width: 32, height: 40 },
@@ -105,6 +106,7 @@ export function FinetunePanel() {
           </div>
           <ProgressBar value={training.status === 'preparing' ? training.prepared.done : training.done} total={training.status === 'preparing' ? training.prepared.total : training.total || 1} label="Training progress" testId="train-bar" />
           {training.error ? <p className="error-text" role="alert">{training.error}</p> : null}
+          {training.last?.failure && training.status === 'idle' ? <TrainFailureNote failure={training.last.failure} /> : null}
           {training.last && training.status === 'idle' ? (
             <p className="muted small" data-testid="train-result">{training.last.stopped ? 'Stopped' : 'Finished'} after {training.last.steps} steps. {training.last.saved ? 'Weights saved in this browser.' : ''}</p>
           ) : null}

@@ -1,3 +1,3 @@
-export { AlignmentModel, paramsToTheta, paramsRows, alignBatch } from './stn';
+export { AlignmentModel, paramsToTheta, readParamsRows, alignBatch } from './stn';
 export { defaultStnConfig, validateStnConfig, DEFAULT_BOUNDS, ORIGINAL_FRAME, NO_MARGIN, type StnConfig, type HeadKind, type HeadBounds, type FrameMargin } from './config';
 export { marginMatrix, outputMatrix, regionMatrix } from './output-matrix';

@@ -96,8 +96,13 @@ export function paramsToTheta(p: tf.Tensor2D): tf.Tensor3D {
   });
 }
 
-export function paramsRows(p: tf.Tensor2D): AffineParams[] {
-  const v = p.dataSync();
+/**
+ * (tx, ty, sx, sy, θ) rows of a [B, 5] tensor, read asynchronously: a
+ * synchronous read of GPU data goes through a canvas on WebGPU (there is none
+ * in Node) and stalls the page on WebGL.
+ */
+export async function readParamsRows(p: tf.Tensor2D): Promise<AffineParams[]> {
+  const v = await p.data();
   return Array.from({ length: p.shape[0] }, (_, i) => Array.from(v.subarray(i * 5, i * 5 + 5)) as AffineParams);
 }
 
