@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Throughput of `align` as one process against P shards side by side on this
-# machine (P = 1, 2, 4; each shard with one host thread and one network copy),
+# machine (P = 1, 2, 4; each shard with one host thread, one network copy and
+# the cores shared out as WASM threads, at least one each),
 # on N real ChestX-ray14 films from ../shared/data/cxr14 with the default model
 # and frame. Wall clock from the first process started to the last one done,
 # process start-up and model load included (as a job array pays them too).
@@ -42,15 +43,17 @@ run() {
 }
 
 echo "align: $N films ($IMAGES), models/default, $(nproc) core(s), load $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-34s %9s %8s %9s\n' configuration seconds 'img/s' 'vs 1 proc'
+printf '%-42s %9s %8s %9s\n' configuration seconds 'img/s' 'vs 1 proc'
 base=""
-for cfg in "one process (default threads):0" "1 shard  (--workers 1 --networks 1):1" "2 shards (--workers 1 --networks 1):2" "4 shards (--workers 1 --networks 1):4"; do
+CORES="$(nproc)"
+for cfg in "one process (defaults):0" "1 shard  (--workers 1, all threads):1" "2 shards (--workers 1, threads shared):2" "4 shards (--workers 1, threads shared):4"; do
   label="${cfg%:*}"; shards="${cfg##*:}"
-  if [ "$shards" -eq 0 ]; then read -r t0 t1 < <(run "p0" 0); else read -r t0 t1 < <(run "p$shards" "$shards" --workers 1 --networks 1); fi
+  threads=$(( CORES / (shards > 0 ? shards : 1) )); [ "$threads" -lt 1 ] && threads=1
+  if [ "$shards" -eq 0 ]; then read -r t0 t1 < <(run "p0" 0); else read -r t0 t1 < <(run "p$shards" "$shards" --workers 1 --networks 1 --threads "$threads"); fi
   secs="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')"
   ips="$(awk -v n="$N" -v s="$secs" 'BEGIN { print n / s }')"
   [ -z "$base" ] && base="$ips"
-  printf '%-34s %9.1f %8.2f %8.2fx\n' "$label" "$secs" "$ips" "$(awk -v a="$ips" -v b="$base" 'BEGIN { print a / b }')"
+  printf '%-42s %9.1f %8.2f %8.2fx\n' "$label" "$secs" "$ips" "$(awk -v a="$ips" -v b="$base" 'BEGIN { print a / b }')"
 done
 # The shards' merged matrices are the single process's, byte for byte.
 node bin/cxr-align.mjs merge "$WORK/p4" 2> "$WORK/merge.log" || { cat "$WORK/merge.log" >&2; exit 1; }

@@ -492,6 +492,29 @@ const scenarios = [
     await allAligned(page, 300_000);
   }],
 
+  ['the page\'s WASM on every core against one thread: the same 20 films, ms/film', async ({ page, origin }) => {
+    if (!HAS_SHARED) return `skipped: ${SHARED} is absent`;
+    const { cxr } = sharedFiles();
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    const timing = {};
+    for (const threads of [cores, 1]) {
+      // A fresh page: the thread pool is sized once, when the WASM backend first starts.
+      const p = await page.context().newPage();
+      try {
+        await p.goto(`${origin}/?backend=wasm&threads=${threads}`);
+        await bootReady(p);
+        const got = await S(p, '(s) => s.backend.wasmThreads');
+        assert(got === threads, `asked for ${threads} WASM threads, the page runs ${got}`);
+        await p.setInputFiles('[data-testid="file-input"]', cxr);
+        await waitFor(p, `(s) => s.alignment.last && s.alignment.last.count === 20 && !s.alignment.running`, null, 180_000, '20 films to align');
+        timing[threads] = (await S(p, '(s) => s.alignment.last.ms')) / 20;
+      } finally {
+        await p.close();
+      }
+    }
+    facts.pageThreads = timing;
+    log(`  20 ChestX-ray14 films in the page on WASM: ${cores} threads ${timing[cores].toFixed(1)} ms/film, 1 thread ${timing[1].toFixed(1)} ms/film (${(timing[1] / timing[cores]).toFixed(2)}x)`);
+  }],
 ];
 
 // ------------------------------------------------------------------ runner

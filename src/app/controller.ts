@@ -76,9 +76,9 @@ export class Workbench {
 
   // ---------------------------------------------------------------- start
 
-  async start(order: BackendName[]): Promise<void> {
+  async start(order: BackendName[], wasmThreads?: number): Promise<void> {
     try {
-      const r = await this.runner.call('init', { order }).done;
+      const r = await this.runner.call('init', { order, wasmThreads }).done;
       this.s.booted(r.backend, r.model, this.templateState(r.template));
       this.s.historyReplaced(r.history);
       this.s.formChanged({ locSize: r.model.locSize });

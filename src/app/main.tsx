@@ -30,7 +30,9 @@ const worker = new Worker(new URL('./worker/engine.worker.ts', import.meta.url),
 const runner = new PortRunner(workerPort(worker));
 runner.onStopped = (reason) => store.getState().bootFailed(`${reason}. Your files are safe on disk; reload the page to start again.`);
 const wb = new Workbench(store, runner, platform);
-void wb.start(backendOrder(location.search, localStorage));
+// ?threads=N: the WASM thread pool's size (tests compare 1 with the default).
+const threads = Number(new URLSearchParams(location.search).get('threads')) || undefined;
+void wb.start(backendOrder(location.search, localStorage), threads);
 
 // For the end-to-end tests and the curious: read-only access from the console.
 (window as unknown as { cxrAlign: unknown }).cxrAlign = { store, wb };

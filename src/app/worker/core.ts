@@ -67,6 +67,7 @@ interface TemplateState { image: GrayImage; source: TemplateSource; label: strin
 
 export class WorkbenchCore {
   private backend: BackendName = 'cpu';
+  private wasmThreads?: number;
   private readonly tried: Partial<Record<BackendName, string | null>> = {};
   private model!: AlignmentModel;
   private modelInfo!: ModelInfo;
@@ -87,7 +88,7 @@ export class WorkbenchCore {
   /** The protocol's methods, bound to this core (what the Dispatcher calls). */
   handlers(): Omit<Handlers, 'control'> {
     return {
-      init: (p) => this.init(p.order),
+      init: (p) => this.init(p.order, p.wasmThreads),
       setBackend: (p) => this.setBackend(p.name),
       checkBackend: (p) => this.checkBackend(p.reference),
       addFiles: (p, ctx) => this.addFiles(p.files, ctx),
@@ -116,11 +117,12 @@ export class WorkbenchCore {
 
   // ---------------------------------------------------------------- start-up
 
-  async init(order: BackendName[]): Promise<InitResult> {
+  async init(order: BackendName[], wasmThreads?: number): Promise<InitResult> {
     const reasons: string[] = [];
     let started = false;
+    this.wasmThreads = wasmThreads;
     for (const name of order) {
-      const reason = await trySetBackend(name, { wasmPaths: this.deps.wasmPaths });
+      const reason = await trySetBackend(name, { wasmPaths: this.deps.wasmPaths, wasmThreads });
       this.tried[name] = reason;
       if (reason === null) { this.backend = name; started = true; break; }
       reasons.push(reason);
@@ -241,10 +243,10 @@ export class WorkbenchCore {
     const art = await serializeModel(this.model);
     this.model.dispose();
     this.vgg?.net.params.dispose();
-    let reason = await trySetBackend(name, { wasmPaths: this.deps.wasmPaths });
+    let reason = await trySetBackend(name, { wasmPaths: this.deps.wasmPaths, wasmThreads: this.wasmThreads });
     this.tried[name] = reason;
     if (reason === null) this.backend = name;
-    else if ((await trySetBackend(previous, { wasmPaths: this.deps.wasmPaths })) !== null) {
+    else if ((await trySetBackend(previous, { wasmPaths: this.deps.wasmPaths, wasmThreads: this.wasmThreads })) !== null) {
       reason = `${reason}; and ${previous} could not be restored`;
     }
     this.model = deserializeModel(art.modelJson, art.weightData, 'model').model;
@@ -666,7 +668,7 @@ export class WorkbenchCore {
     this.tried[failed] = e.message;
     let movedTo: BackendName | undefined;
     for (const b of fallbacks) {
-      const reason = await trySetBackend(b, { wasmPaths: this.deps.wasmPaths });
+      const reason = await trySetBackend(b, { wasmPaths: this.deps.wasmPaths, wasmThreads: this.wasmThreads });
       this.tried[b] = reason;
       if (reason === null) { movedTo = b; break; }
     }

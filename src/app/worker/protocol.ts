@@ -66,6 +66,8 @@ export interface TemplateInfo {
 
 export interface InitRequest {
   order: BackendName[];
+  /** WASM threads (the page's ?threads=N); tfjs's default when absent. */
+  wasmThreads?: number;
 }
 
 export interface InitResult {

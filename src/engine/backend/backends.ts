@@ -10,6 +10,11 @@ export const BACKEND_PREFERENCE: readonly BackendName[] = ['webgpu', 'webgl', 'w
 export interface BackendOptions {
   /** Where the browser fetches tfjs-backend-wasm's .wasm binaries (Node finds them itself). */
   wasmPaths?: string | Record<string, string>;
+  /**
+   * Threads for the browser's threaded WASM build (it starts once; later values
+   * are ignored). tfjs's default is half the logical cores, for hyperthreads.
+   */
+  wasmThreads?: number;
 }
 
 let wasmGradsRegistered = false;
@@ -42,6 +47,16 @@ async function loadBackend(name: BackendName, opts: BackendOptions): Promise<voi
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
       wasmPackage = wasm;
       if (opts.wasmPaths) wasm.setWasmPaths(opts.wasmPaths as never);
+      if (opts.wasmThreads) {
+        wasm.setThreadsCount(opts.wasmThreads);
+        // The build's C side caps its pool at half of emscripten_num_logical_cores(), which reads
+        // navigator.hardwareConcurrency (it assumes two hyperthreads a core): report twice the
+        // threads asked for, before the module starts, so the pool gets exactly those.
+        const nav = (globalThis as { navigator?: object }).navigator;
+        if (nav && typeof (nav as { hardwareConcurrency?: number }).hardwareConcurrency === 'number') {
+          Object.defineProperty(nav, 'hardwareConcurrency', { value: 2 * opts.wasmThreads, configurable: true });
+        }
+      }
       if (!wasmGradsRegistered) {
         const { registerWasmGradKernels } = await import('./wasm-grad-kernels');
         const { registerWasmScatterKernels } = await import('./wasm-scatter-kernels');
