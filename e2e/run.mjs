@@ -305,6 +305,7 @@ const scenarios = [
 
   ['fine-tune a few steps on WASM: the loss plot gains points and a sample appears', async ({ page }) => {
     await tinyTraining(page, { steps: 3, batch: 2, lr: 0.001, loss: 'Perceptual' });
+    assert(await page.isVisible('[data-testid="bn-warning"]'), 'no warning that batch 2 at a 32-px input leaves batch norm two values');
     await page.fill('[data-testid="lambda"]', '20');
     const start = Date.now();
     await page.click('[data-testid="train-start"]');
@@ -454,6 +455,7 @@ const scenarios = [
       // Batch 4, not 2: at a 32-px encoder input layer4's maps are 1x1, and batch norm over two values makes
       // every step after the first chaotic (two steps part by 3% even between WASM and CPU). lr: the panel's default.
       await tinyTraining(page, { steps: 2, batch: 4, lr: 0.0001, loss: 'Local NCC' });
+      assert(!(await page.isVisible('[data-testid="bn-warning"]')), 'the batch-norm warning shows at batch 4');
       const before = await S(page, '(s) => s.training.points.length');
       await page.click('[data-testid="train-start"]');
       await waitFor(page, `(s) => s.training.status === 'idle' && s.training.last && s.training.points.length >= ${before + 2} || s.training.error`, null, 300_000, `fine-tuning on ${b}`);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { deepestBatchNormCount, MIN_BATCH_NORM_COUNT } from './batch-norm';
 import { alignedPngNames, CSV_HEADER, transformsCsv, transformsJson } from './export';
 import { isSidecar, splitSidecars } from './files';
 import { describeParams, formatBytes, formatDuration, formatMs } from './format';
@@ -121,5 +122,17 @@ describe('files and formatting', () => {
     expect([formatMs(840), formatMs(3210)]).toEqual(['840 ms', '3.2 s']);
     expect(formatBytes(2048)).toBe('2.0 KB');
     expect(describeParams([0, 0, 1, 1, Math.PI / 6])[4].value).toBe('30.00°');
+  });
+});
+
+describe('batch norm at the deepest stage', () => {
+  it('counts batch × layer4 map, and flags batch 2 at a 32-px input', () => {
+    expect(deepestBatchNormCount(2, 32)).toBe(2);
+    expect(deepestBatchNormCount(4, 32)).toBe(4);
+    expect(deepestBatchNormCount(2, 64)).toBe(8);
+    expect(deepestBatchNormCount(8, 128)).toBe(128);
+    expect(deepestBatchNormCount(1, 160)).toBe(25);
+    expect(deepestBatchNormCount(2, 32)).toBeLessThan(MIN_BATCH_NORM_COUNT);
+    expect(deepestBatchNormCount(4, 32)).toBeGreaterThanOrEqual(MIN_BATCH_NORM_COUNT);
   });
 });

@@ -6,6 +6,7 @@ import { formatDuration } from '../../lib/format';
 import { etaSeconds, stepsPerSecond } from '../../lib/series';
 import type { TrainForm } from '../../store';
 import type { LossChoice } from '../../worker/protocol';
+import { deepestBatchNormCount, MIN_BATCH_NORM_COUNT } from '../../lib/batch-norm';
 import { LossChart } from './LossChart';
 import { TrainFailureNote } from './TrainFailureNote';
 
@@ -57,6 +58,11 @@ export function FinetunePanel() {
             </Field>
             <Field label="Films used" hint={`of ${readyCount} loaded`}><input type="number" min={1} step={1} {...num('maxImages', (v) => Math.max(1, Math.round(+v)))} /></Field>
           </div>
+          {deepestBatchNormCount(form.batchSize, form.locSize) < MIN_BATCH_NORM_COUNT ? (
+            <p className="error-text small" data-testid="bn-warning">
+              At batch {form.batchSize} and a {form.locSize}-px input, batch norm's deepest layer sees only {deepestBatchNormCount(form.batchSize, form.locSize)} value(s) per channel: steps after the first become erratic. Use a batch of at least {Math.ceil(MIN_BATCH_NORM_COUNT / deepestBatchNormCount(1, form.locSize))} or a larger input.
+            </p>
+          ) : null}
           <div className="form-row">
             <span className="field-label">Loss</span>
             <Segmented<LossChoice> label="Loss" value={form.loss} onChange={(loss) => !running && change({ loss })} testId="loss" options={[
