@@ -5,6 +5,8 @@
  * leading byte-order mark (spreadsheets write one).
  */
 
+import { UsageError } from './args';
+
 export interface CsvRow {
   fields: string[];
   /** 1-based line the row starts on, for messages. */
@@ -59,4 +61,14 @@ export function parseCsv(text: string): CsvRow[] {
   if (quoted) throw new CsvError(`a quoted field opened on line ${quoteLine} is never closed`);
   if (field !== '' || fields.length) endRow();
   return rows;
+}
+
+/** parseCsv for a file an option names: a malformed file is a UsageError naming both. */
+export function parseOptionCsv(flag: string, path: string, text: string): CsvRow[] {
+  try {
+    return parseCsv(text);
+  } catch (e) {
+    if (e instanceof CsvError) throw new UsageError(`${flag} ${path}: ${e.message}`);
+    throw e;
+  }
 }

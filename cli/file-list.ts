@@ -6,10 +6,10 @@
  * otherwise stat every film of every other shard. A listed file that does not
  * exist fails when it is read, by name, like an unreadable one.
  */
-import { readFileSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { UsageError } from './args';
-import { CsvError, parseCsv } from './csv';
+import { parseOptionCsv } from './csv';
+import { readOptionFile } from './io';
 import { outputName, toPosix, type InputFile } from './files';
 
 export interface FileListOptions {
@@ -38,24 +38,12 @@ function looksLikeCsv(path: string): boolean {
  * is written under its base name, as a file named on the command line is.
  */
 export function readFileList(opts: FileListOptions): FileListResult {
-  let text: string;
-  try {
-    text = readFileSync(opts.list, 'utf8');
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw new UsageError(`--list ${opts.list}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
-  }
+  const text = readOptionFile('--list', opts.list);
   const root = resolve(opts.root ?? dirname(opts.list));
   const problems: string[] = [];
   const entries: string[] = [];
   if (opts.column !== undefined) {
-    let rows;
-    try {
-      rows = parseCsv(text);
-    } catch (e) {
-      if (e instanceof CsvError) throw new UsageError(`--list ${opts.list}: ${e.message}`);
-      throw e;
-    }
+    const rows = parseOptionCsv('--list', opts.list, text);
     if (rows.length === 0) throw new UsageError(`--list ${opts.list}: empty (a CSV list needs a header row naming --column "${opts.column}")`);
     const header = rows[0].fields.map((h) => h.trim());
     const col = header.indexOf(opts.column);

@@ -1,9 +1,20 @@
 /** Small file helpers shared by the commands. */
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { UsageError } from './args';
 
 /** Write a file atomically: a temporary sibling, then a rename. */
+/** The text of a file an option names, or a UsageError naming both ("--list a.csv: no such file"). */
+export function readOptionFile(flag: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new UsageError(`${flag} ${path}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+  }
+}
+
 export function writeFileAtomicSync(path: string, data: string | Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;

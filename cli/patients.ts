@@ -8,10 +8,10 @@
  * manifest's `masked/images/NAME.png`, relative to data/) that resolves to
  * DATA/images/NAME; or, for a bare name with no folder, by NAME itself.
  */
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UsageError } from './args';
-import { CsvError, parseCsv } from './csv';
+import { parseOptionCsv } from './csv';
+import { readOptionFile } from './io';
 
 export interface PatientsOptions {
   csv: string;
@@ -32,18 +32,7 @@ export interface PatientsResult {
 export function readPatients(opts: PatientsOptions): PatientsResult {
   const fileColumn = opts.fileColumn ?? 'file';
   const patientColumn = opts.patientColumn ?? 'patient';
-  let text: string;
-  try {
-    text = readFileSync(opts.csv, 'utf8');
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw new UsageError(`--patients ${opts.csv}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
-  }
-  let rows;
-  try { rows = parseCsv(text); } catch (e) {
-    if (e instanceof CsvError) throw new UsageError(`--patients ${opts.csv}: ${e.message}`);
-    throw e;
-  }
+  const rows = parseOptionCsv('--patients', opts.csv, readOptionFile('--patients', opts.csv));
   if (rows.length === 0) throw new UsageError(`--patients ${opts.csv}: empty`);
   const header = rows[0].fields.map((h) => h.trim());
   const col = (name: string, flag: string) => {

@@ -271,11 +271,10 @@ export class WorkbenchCore {
     }
     const inf = compareArrays(a.features, b.features);
     const loss = compareArrays(Float32Array.of(a.loss, a.gradNorm), Float32Array.of(b.loss, b.gradNorm));
-    const weights = compareArrays(a.weights, b.weights);
     const trainOk = loss.relDiff < 1e-3 && a.loss !== 0 && a.gradNorm !== 0;
     return {
       backend: current, reference, maxAbsDiff: inf.maxAbs, relDiff: inf.relDiff,
-      train: { loss: a.loss, referenceLoss: b.loss, gradNorm: a.gradNorm, referenceGradNorm: b.gradNorm, relDiff: loss.relDiff, weightsMaxAbsDiff: weights.maxAbs, ok: trainOk },
+      train: { loss: a.loss, referenceLoss: b.loss, gradNorm: a.gradNorm, referenceGradNorm: b.gradNorm, relDiff: loss.relDiff, ok: trainOk },
       ok: Number.isFinite(inf.relDiff) && inf.relDiff < 1e-3 && trainOk, ms: performance.now() - t0,
     };
   }
@@ -417,7 +416,7 @@ export class WorkbenchCore {
     let done = 0;
     let doubtful = 0;
     for (let i = 0; i < entries.length && !ctx.signal.ending; i += BATCH) {
-      const chunk = entries.slice(i, i + BATCH).filter((e) => e.result?.network);
+      const chunk = entries.slice(i, i + BATCH);
       const network = chunk.map((e) => e.result!.network!);
       const short = chunk.some((e) => !e.result!.refinedSteps)
         ? await refineBatch(chunk.map((e) => grayOf(e.work)), this.template.image, network, {
@@ -426,8 +425,7 @@ export class WorkbenchCore {
         : network;
       for (let k = 0; k < chunk.length; k++) {
         const e = chunk[k];
-        const r = e.result;
-        if (!r) continue;
+        const r = e.result!;
         const refinedSteps = r.refinedSteps ?? 0;
         const against = refinedSteps > 0 ? r.raw : short[k];
         const d = judgeDoubt(outputMatrix(this.model.config, network[k]), outputMatrix(this.model.config, against), frame, grayOf(e.work),
@@ -607,8 +605,10 @@ export class WorkbenchCore {
     let done = 0;
     let failure: TrainFailure | undefined;
     // A lost GPU device takes its tensors with it: the weights then come back from this host copy,
-    // refreshed with every sample on GPU backends (a readback of the whole model each step would cost more than the step).
-    let hostCopy = { art: await serializeModel(this.model), step: stepsBefore };
+    // refreshed with every sample (a readback of the whole model each step would cost more than the step).
+    // Only GPU backends lose their device, so WASM and CPU keep none.
+    const gpu = isGpuBackend(this.backend);
+    let hostCopy = gpu ? { art: await serializeModel(this.model), step: stepsBefore } : null;
     try {
       for (let step = 0; step < s.steps; step++) {
         await this.checkpoint(ctx.signal, true);
@@ -627,7 +627,7 @@ export class WorkbenchCore {
         ctx.emit({ kind: 'step', point, total: s.steps });
         if (step % s.sampleEvery === 0 || step === s.steps - 1) {
           ctx.emit({ kind: 'sample', step: stepsBefore + step, name: sampleEntry.name, ...(await this.sample(sampleEntry, s.frame)) });
-          if (isGpuBackend(this.backend)) hostCopy = { art: await serializeModel(this.model), step: stepsBefore + done };
+          if (gpu) hostCopy = { art: await serializeModel(this.model), step: stepsBefore + done };
         }
       }
     } finally {
@@ -659,12 +659,13 @@ export class WorkbenchCore {
    * it when the device still works; when the device is gone, the worker moves
    * to the next backend that starts, with the host copy's weights.
    */
-  private async deviceFailed(e: DeviceError, step: number, hostCopy: { art: ModelArtifacts; step: number }): Promise<TrainFailure> {
+  private async deviceFailed(e: DeviceError, step: number, hostCopy: { art: ModelArtifacts; step: number } | null): Promise<TrainFailure> {
     const failed = this.backend;
     const fallbacks = (['webgl', 'wasm', 'cpu'] as BackendName[]).filter((b) => b !== failed);
     // What the user is offered: the other GPU backend and WASM, unless they are known not to start here.
     const offer = (except?: BackendName) => fallbacks.filter((b) => b !== 'cpu' && b !== except && typeof this.tried[b] !== 'string');
     if (!e.fatal) return { step, backend: failed, message: e.message, fatal: false, keptStep: step, offer: offer() };
+    if (!hostCopy) throw new Error(`${e.message}, and no copy of the weights was kept on ${failed}`);
     this.tried[failed] = e.message;
     let movedTo: BackendName | undefined;
     for (const b of fallbacks) {
@@ -909,7 +910,7 @@ function checkPattern(w: number, h: number, seed: number): Float32Array {
 }
 
 /** One inference and one training step of a tiny seeded model on the active backend, read back to the host. */
-async function checkRun(): Promise<{ features: Float32Array; loss: number; gradNorm: number; weights: Float32Array }> {
+async function checkRun(): Promise<{ features: Float32Array; loss: number; gradNorm: number }> {
   const m = new AlignmentModel(defaultStnConfig({ locSize: CHECK_L, frame: CHECK_FRAME, seed: 11 }));
   const template = tf.tensor4d(checkPattern(CHECK_FRAME.width, CHECK_FRAME.height, 9), [1, CHECK_FRAME.height, CHECK_FRAME.width, 1]);
   const loss = new AlignmentLoss(DEFAULT_LOSS, { template });
@@ -923,11 +924,7 @@ async function checkRun(): Promise<{ features: Float32Array; loss: number; gradN
     out.dispose();
     const images: TrainingImage[] = [1, 2].map((k) => ({ id: `check${k}`, loc: checkPattern(CHECK_L, CHECK_L, k), src: checkPattern(2 * CHECK_FRAME.width, 2 * CHECK_FRAME.height, k + 3) }));
     const r = await trainer.trainStep(images);
-    // One read per weight: concatenating them on the GPU would compile a program per chunk shape first.
-    const parts = await Promise.all(m.params.trainableNames().map(async (n) => await m.params.get(n).data() as Float32Array));
-    const weights = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-    parts.reduce((at, p) => { weights.set(p, at); return at + p.length; }, 0);
-    return { features, loss: r.loss, gradNorm: r.gradNorm, weights };
+    return { features, loss: r.loss, gradNorm: r.gradNorm };
   } finally {
     trainer.dispose();
     loss.dispose();

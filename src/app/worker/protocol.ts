@@ -260,7 +260,7 @@ export interface CheckResult {
   /** Largest difference relative to the largest reference value. */
   relDiff: number;
   /** One training step from the same weights and seed: its loss and gradient norm on both. */
-  train: { loss: number; referenceLoss: number; gradNorm: number; referenceGradNorm: number; relDiff: number; weightsMaxAbsDiff: number; ok: boolean };
+  train: { loss: number; referenceLoss: number; gradNorm: number; referenceGradNorm: number; relDiff: number; ok: boolean };
   ok: boolean;
   ms: number;
 }

@@ -128,6 +128,20 @@ function film(w: number, h: number, seed: number): GrayImage {
 const L = 32;
 const FRAME = { width: 16, height: 20 };
 
+/**
+ * A seeded model with a non-zero last layer, as in a trained one (with the zero
+ * init the head ignores the encoder, which then gets no gradient either), made
+ * on WASM and serialized so each backend starts from the same weights.
+ */
+async function liveModel(seed: number, headSeed: number) {
+  await on('wasm');
+  const m = new AlignmentModel(defaultStnConfig({ locSize: L, frame: FRAME, seed }));
+  m.params.assign('head.fc2.weight', tf.randomNormal([256, 5], 0, 0.05, 'float32', headSeed));
+  const art = await serializeModel(m);
+  m.dispose();
+  return art;
+}
+
 describe.skipIf('error' in gpu)('WebGPU parity with WASM (tiny sizes)', () => {
   it('ops over more inputs than the storage-buffer limit: addN (64), stack (40), concat (40)', async () => {
     const xs = Array.from({ length: 64 }, (_, i) => new Float32Array([i + 1, -i, 0.5 * i]));
@@ -154,12 +168,7 @@ describe.skipIf('error' in gpu)('WebGPU parity with WASM (tiny sizes)', () => {
   });
 
   it('STN inference (ResNet18 + bounded head, folded batch norm)', async () => {
-    await on('wasm');
-    const m = new AlignmentModel(defaultStnConfig({ locSize: L, frame: FRAME, seed: 5 }));
-    // Non-zero last layer, so the head's output depends on the encoder.
-    m.params.assign('head.fc2.weight', tf.randomNormal([256, 5], 0, 0.05, 'float32', 9));
-    const art = await serializeModel(m);
-    m.dispose();
+    const art = await liveModel(5, 9);
     const locs = [film(L, L, 1), film(L, L, 2)];
     const r = await both(async () => {
       const model = deserializeModel(art.modelJson, art.weightData).model;
@@ -213,12 +222,7 @@ describe.skipIf('error' in gpu)('WebGPU parity with WASM (tiny sizes)', () => {
   }
 
   it('two training steps from the same weights and seed: loss, gradient norm, updated weights (teacher + bands)', async () => {
-    await on('wasm');
-    const m = new AlignmentModel(defaultStnConfig({ locSize: L, frame: FRAME, seed: 7 }));
-    // A non-zero last layer, as in a trained model: with the zero init the encoder gets no gradient in the first step.
-    m.params.assign('head.fc2.weight', tf.randomNormal([256, 5], 0, 0.05, 'float32', 3));
-    const art = await serializeModel(m);
-    m.dispose();
+    const art = await liveModel(7, 3);
     const films = [0, 1, 2, 3].map((i) => film(48, 60, i));
     const images = films.map((f, i) => ({
       id: `f${i}`, loc: locInput(f, L), src: resizeArea(f, 2 * FRAME.width, 2 * FRAME.height).data,
@@ -276,11 +280,7 @@ describe.skipIf('error' in gpu)('WebGPU parity with WASM (tiny sizes)', () => {
   });
 
   it('one training step with the consistency term (every film twice, two augmentations): loss, its parts, gradient norm', async () => {
-    await on('wasm');
-    const m = new AlignmentModel(defaultStnConfig({ locSize: L, frame: FRAME, seed: 7 }));
-    m.params.assign('head.fc2.weight', tf.randomNormal([256, 5], 0, 0.05, 'float32', 3));
-    const art = await serializeModel(m);
-    m.dispose();
+    const art = await liveModel(7, 3);
     const images = [0, 1, 2, 3].map((i) => { const f = film(48, 60, i); return { id: `c${i}`, loc: locInput(f, L), src: resizeArea(f, 2 * FRAME.width, 2 * FRAME.height).data }; });
     const tmpl = film(FRAME.width, FRAME.height, 9);
     const r = await both(async () => {
