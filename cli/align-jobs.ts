@@ -16,40 +16,11 @@ import { ImageDecodeError, decodeImage } from '../src/engine/io/index';
 import { encodePng } from '../src/engine/io/encode-png';
 import { locInput } from '../src/engine/align/prepare';
 import { warpImageHost } from '../src/engine/align/warp-host';
-import type { AffineMatrix, Size } from '../src/engine/affine/affine';
 import type { GrayImage } from '../src/engine/io/gray-image';
+import type { FinishRequest, FinishResult, PrepareRequest, PrepareResult } from './align-api';
 import { replaceFileSync } from './io';
 
-export interface PrepareRequest {
-  type: 'prepare';
-  id: number;
-  path: string;
-  key: string;
-  locSize: number;
-  /** Also send the decoded film back (test-time refinement needs it on the main thread). */
-  sendFull: boolean;
-}
-
-export type PrepareResult =
-  | { type: 'prepared'; id: number; ok: true; loc: Float32Array; width: number; height: number; bitDepth: number; full?: Float32Array; ms: Record<string, number> }
-  | { type: 'prepared'; id: number; ok: false; reason: string; ms: Record<string, number> };
-
-export interface FinishRequest {
-  type: 'finish';
-  id: number;
-  matrix: AffineMatrix;
-  /** null: the film's own size (--size original). */
-  frame: Size | null;
-  outPath: string;
-  bitDepth: 8 | 16 | 'auto';
-  /** The film, when it was sent to the main thread (refinement) and comes back. */
-  full?: { data: Float32Array; width: number; height: number; bitDepth: number };
-}
-
-export type FinishResult =
-  /** sha256: of the PNG written, for the journal (hashed here, off the main thread). */
-  | { type: 'finished'; id: number; ok: true; sha256: string; ms: Record<string, number> }
-  | { type: 'finished'; id: number; ok: false; reason: string; ms: Record<string, number> };
+export type { FinishRequest, FinishResult, PrepareRequest, PrepareResult };
 
 interface Held { img: GrayImage; bitDepth: number }
 
@@ -74,7 +45,7 @@ export class FilmStore {
       const err = e as NodeJS.ErrnoException;
       // A listed film is opened below --root: say where it was looked for.
       const where = req.path === req.key ? '' : ` (looked for ${req.path})`;
-      return { type: 'prepared', id: req.id, ok: false, reason: err.code === 'EISDIR' ? 'is a folder' : err.code === 'ENOENT' ? `no such file${where}` : err.message, ms };
+      return { id: req.id, ok: false, reason: err.code === 'EISDIR' ? 'is a folder' : err.code === 'ENOENT' ? `no such file${where}` : err.message, ms };
     }
     lap('read');
     let img: GrayImage;
@@ -82,7 +53,7 @@ export class FilmStore {
       img = decodeImage(bytes, req.key);
     } catch (e) {
       lap('decode');
-      return { type: 'prepared', id: req.id, ok: false, reason: e instanceof ImageDecodeError ? e.reason : (e as Error).message, ms };
+      return { id: req.id, ok: false, reason: e instanceof ImageDecodeError ? e.reason : (e as Error).message, ms };
     }
     lap('decode');
     const loc = locInput(img, req.locSize);
@@ -92,15 +63,10 @@ export class FilmStore {
       // The film travels to the main thread and back with the finish request.
       // Its own buffer, so the transfer moves exactly this film.
       const own = img.data.byteOffset === 0 && img.data.buffer.byteLength === img.data.byteLength ? img.data : img.data.slice();
-      return { type: 'prepared', id: req.id, ok: true, loc, width: img.width, height: img.height, bitDepth, full: own, ms };
+      return { id: req.id, ok: true, loc, width: img.width, height: img.height, bitDepth, full: own, ms };
     }
     this.held.set(req.id, { img, bitDepth });
-    return { type: 'prepared', id: req.id, ok: true, loc, width: img.width, height: img.height, bitDepth, ms };
-  }
-
-  /** Register a film prepared elsewhere (inline mode keeps the decoded film). */
-  hold(id: number, img: GrayImage, bitDepth: number): void {
-    this.held.set(id, { img, bitDepth });
+    return { id: req.id, ok: true, loc, width: img.width, height: img.height, bitDepth, ms };
   }
 
   finish(req: FinishRequest): FinishResult {
@@ -110,7 +76,7 @@ export class FilmStore {
     const f = req.full;
     const h = this.held.get(req.id) ?? (f ? { img: { width: f.width, height: f.height, data: f.data }, bitDepth: f.bitDepth } : undefined);
     this.held.delete(req.id);
-    if (!h) return { type: 'finished', id: req.id, ok: false, reason: 'internal error: film not prepared', ms };
+    if (!h) return { id: req.id, ok: false, reason: 'internal error: film not prepared', ms };
     try {
       const frame = req.frame ?? { width: h.img.width, height: h.img.height };
       const aligned = warpImageHost(h.img, req.matrix, frame);
@@ -123,15 +89,13 @@ export class FilmStore {
       // A killed run must never leave a half-written PNG under the final name: the journal trusts those.
       replaceFileSync(req.outPath, png);
       lap('write');
-      return { type: 'finished', id: req.id, ok: true, sha256, ms };
+      return { id: req.id, ok: true, sha256, ms };
     } catch (e) {
-      return { type: 'finished', id: req.id, ok: false, reason: `cannot write ${req.outPath}: ${(e as Error).message}`, ms };
+      return { id: req.id, ok: false, reason: `cannot write ${req.outPath}: ${(e as Error).message}`, ms };
     }
   }
 
   drop(id: number): void {
     this.held.delete(id);
   }
-
-  get size(): number { return this.held.size; }
 }

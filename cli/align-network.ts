@@ -7,39 +7,19 @@
  * spreads one copy's convolutions over the cores instead). Each copy runs as
  * many WASM threads as the main thread's. The model travels as its serialized artifacts, so whatever the main
  * thread loaded (a folder, models/default, the untrained identity model) is
- * exactly what the worker runs.
+ * exactly what the worker runs. A batch is the engine's align stages 1–3
+ * (alignMatrices), as on the main thread.
  */
 import { setupBackend, wasmThreads, type BackendChoice } from './backend';
-import {
-  deserializeModel, predictMatrices, serializeModel, type AffineMatrix, type AlignmentModel, type GrayImage,
-} from '../src/engine/index';
+import { alignMatrices, deserializeModel, serializeModel, type AlignmentModel } from '../src/engine/index';
+import type { LoadNetworkRequest, NetworkResult, PredictRequest } from './align-api';
 
-export interface LoadNetworkRequest {
-  type: 'load-network';
-  backend: BackendChoice;
-  /** WASM threads of the copy (the main thread's). */
-  threads?: number;
-  modelJson: unknown;
-  weightData: Uint8Array;
-  /** Present with --refine: each batch is refined against it after the prediction. */
-  refine?: { template: GrayImage; iterations: number };
-}
-
-export interface PredictRequest {
-  type: 'predict';
-  id: number;
-  images: GrayImage[];
-  batch: number;
-}
-
-export type NetworkResult =
-  | { type: 'network'; id: number; ok: true; matrices: AffineMatrix[]; ms: number }
-  | { type: 'network'; id: number; ok: false; reason: string; ms: number };
+export type { LoadNetworkRequest, NetworkResult, PredictRequest };
 
 /** The main thread's model, as a load request for a worker. */
 export async function networkRequest(model: AlignmentModel, backend: BackendChoice, refine?: LoadNetworkRequest['refine']): Promise<LoadNetworkRequest> {
   const { modelJson, weightData } = await serializeModel(model);
-  return { type: 'load-network', backend, threads: wasmThreads() ?? undefined, modelJson, weightData, refine };
+  return { backend, threads: wasmThreads() ?? undefined, modelJson, weightData, refine };
 }
 
 /** Worker side: one model copy, loaded once, predicting batch after batch. */
@@ -54,20 +34,20 @@ export class NetworkJobs {
       this.model?.dispose();
       this.model = deserializeModel(req.modelJson, req.weightData, 'align network worker').model;
       this.refine = req.refine;
-      return { type: 'network', id: -1, ok: true, matrices: [], ms: performance.now() - t };
+      return { id: -1, ok: true, matrices: [], ms: performance.now() - t };
     } catch (e) {
-      return { type: 'network', id: -1, ok: false, reason: (e as Error).message, ms: performance.now() - t };
+      return { id: -1, ok: false, reason: (e as Error).message, ms: performance.now() - t };
     }
   }
 
   async predict(req: PredictRequest): Promise<NetworkResult> {
     const t = performance.now();
-    if (!this.model) return { type: 'network', id: req.id, ok: false, reason: 'no model loaded in the network worker', ms: 0 };
+    if (!this.model) return { id: req.id, ok: false, reason: 'no model loaded in the network worker', ms: 0 };
     try {
-      const matrices = await predictMatrices(this.model, req.images, req.batch, this.refine);
-      return { type: 'network', id: req.id, ok: true, matrices, ms: performance.now() - t };
+      const { matrices } = await alignMatrices(this.model, req.locs, { films: req.films, refine: this.refine, batchSize: req.batch });
+      return { id: req.id, ok: true, matrices, ms: performance.now() - t };
     } catch (e) {
-      return { type: 'network', id: req.id, ok: false, reason: (e as Error).message, ms: performance.now() - t };
+      return { id: req.id, ok: false, reason: (e as Error).message, ms: performance.now() - t };
     }
   }
 }

@@ -1,10 +1,15 @@
 /**
  * Where align's host jobs run: a pool of worker threads (decoding and PNG
- * encoding then overlap the network on the main thread), or inline.
+ * encoding then overlap the network on the main thread), or inline. Each
+ * worker thread is a PortRunner of the project's RPC layer (src/rpc) over the
+ * AlignWorkerApi (align-api.ts); a worker that dies answers its jobs, and
+ * every later one, as failures naming why.
  */
 import { Worker } from 'node:worker_threads';
-import { FilmStore, type FinishRequest, type FinishResult, type PrepareRequest, type PrepareResult } from './align-jobs';
-import type { LoadNetworkRequest, NetworkResult, PredictRequest } from './align-network';
+import { errorMessage, PortRunner, type MethodOf, type ReqOf, type ResOf, type Transfer } from '../src/rpc/index';
+import { nodeWorkerPort } from '../src/rpc/node-port';
+import type { AlignWorkerApi, FinishRequest, FinishResult, LoadNetworkRequest, NetworkResult, PredictRequest, PrepareRequest, PrepareResult } from './align-api';
+import { FilmStore } from './align-jobs';
 
 export type Prepared = PrepareResult & { worker: number };
 
@@ -26,91 +31,64 @@ export class InlineRunner implements JobRunner {
   async close(): Promise<void> {}
 }
 
-type Result = PrepareResult | FinishResult | NetworkResult;
-type JobKind = 'prepare' | 'finish' | 'network';
-
-interface Slot {
-  worker: Worker;
-  pending: Map<number, { resolve: (v: Result) => void; kind: JobKind }>;
-  dead?: string;
-}
-
-function failed(kind: JobKind, id: number, reason: string): Result {
-  if (kind === 'prepare') return { type: 'prepared', id, ok: false, reason, ms: {} };
-  if (kind === 'finish') return { type: 'finished', id, ok: false, reason, ms: {} };
-  return { type: 'network', id, ok: false, reason, ms: 0 };
-}
+type Method = MethodOf<AlignWorkerApi>;
 
 export class WorkerPool implements JobRunner {
-  private readonly slots: Slot[] = [];
+  private readonly workers: PortRunner<AlignWorkerApi>[] = [];
 
   constructor(readonly threads: number) {
     for (let i = 0; i < threads; i++) {
-      const worker = new Worker(new URL('./align-worker.mjs', import.meta.url));
-      const slot: Slot = { worker, pending: new Map() };
-      worker.on('message', (m: Result | { type: 'ready' }) => {
-        if (m.type === 'ready') return;
-        const p = slot.pending.get(m.id);
-        if (!p) return;
-        slot.pending.delete(m.id);
-        p.resolve(m);
-      });
-      const fail = (why: string) => {
-        slot.dead = why;
-        for (const [id, p] of slot.pending) p.resolve(failed(p.kind, id, `align worker stopped: ${why}`));
-        slot.pending.clear();
-      };
-      worker.on('error', (e: Error) => fail(e.message));
-      worker.on('exit', (code) => { if (slot.pending.size) fail(`exit code ${code}`); });
-      this.slots.push(slot);
+      const thread = new Worker(new URL('./align-worker.mjs', import.meta.url));
+      this.workers.push(new PortRunner<AlignWorkerApi>(nodeWorkerPort(thread), { name: 'align worker' }));
     }
   }
 
   /** The live worker with the fewest jobs in flight. */
   private pick(): number {
     let best = -1;
-    for (let i = 0; i < this.slots.length; i++) {
-      if (this.slots[i].dead) continue;
-      if (best < 0 || this.slots[i].pending.size < this.slots[best].pending.size) best = i;
+    for (let i = 0; i < this.workers.length; i++) {
+      if (this.workers[i].stopped) continue;
+      if (best < 0 || this.workers[i].inFlight < this.workers[best].inFlight) best = i;
     }
     return best;
   }
 
   prepare(req: PrepareRequest): Promise<Prepared> {
     const i = this.pick();
-    if (i < 0) return Promise.resolve({ type: 'prepared', id: req.id, ok: false, reason: 'no align worker is running', ms: {}, worker: -1 });
-    return this.call(i, req.id, req, 'prepare').then((v) => ({ ...(v as PrepareResult), worker: i }));
+    if (i < 0) return Promise.resolve({ id: req.id, ok: false, reason: 'no align worker is running', ms: {}, worker: -1 });
+    return this.ask(i, 'prepare', req, (reason) => ({ id: req.id, ok: false, reason, ms: {} })).then((v) => ({ ...v, worker: i }));
   }
 
   finish(worker: number, req: FinishRequest): Promise<FinishResult> {
-    return this.call(worker, req.id, req, 'finish', req.full ? [req.full.data.buffer as ArrayBuffer] : []) as Promise<FinishResult>;
+    // The film (with --refine) goes back to the worker that decoded it: moved, not copied.
+    const transfer = req.full ? [req.full.data.buffer as ArrayBuffer] : undefined;
+    return this.ask(worker, 'finish', req, (reason) => ({ id: req.id, ok: false, reason, ms: {} }), transfer);
   }
 
   /** Give a worker its own copy of the model (network workers: see align-network.ts). */
   loadNetwork(worker: number, req: LoadNetworkRequest): Promise<NetworkResult> {
-    return this.call(worker, -1, req, 'network') as Promise<NetworkResult>;
+    return this.ask(worker, 'loadNetwork', req, (reason) => ({ id: -1, ok: false, reason, ms: 0 }));
   }
 
   predict(worker: number, req: PredictRequest): Promise<NetworkResult> {
-    return this.call(worker, req.id, req, 'network') as Promise<NetworkResult>;
-  }
-
-  /** Post a job to a worker; a stopped worker answers with the job's failure. */
-  private call(worker: number, id: number, msg: object, kind: JobKind, transfer: ArrayBuffer[] = []): Promise<Result> {
-    const slot = this.slots[worker];
-    if (!slot || slot.dead) return Promise.resolve(failed(kind, id, `align worker stopped: ${slot?.dead ?? 'unknown'}`));
-    return new Promise((resolve) => {
-      slot.pending.set(id, { resolve, kind });
-      slot.worker.postMessage(msg, transfer);
-    });
+    return this.ask(worker, 'predict', req, (reason) => ({ id: req.id, ok: false, reason, ms: 0 }));
   }
 
   drop(worker: number, id: number): void {
-    const slot = this.slots[worker];
-    if (slot && !slot.dead) slot.worker.postMessage({ type: 'drop', id });
+    const w = this.workers[worker];
+    if (w && !w.stopped) w.call('drop', { id }).done.catch(() => {});
+  }
+
+  /** A job on one worker; a stopped worker (or a job it could not take) answers with the job's failure. */
+  private ask<M extends Method>(
+    worker: number, method: M, req: ReqOf<AlignWorkerApi, M>, failed: (reason: string) => ResOf<AlignWorkerApi, M>, transfer?: Transfer[],
+  ): Promise<ResOf<AlignWorkerApi, M>> {
+    const w = this.workers[worker];
+    if (!w) return Promise.resolve(failed('align worker stopped: unknown'));
+    return w.call(method, req, undefined, transfer).done.catch((e: unknown) => failed(errorMessage(e)));
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    await Promise.all(this.workers.map((w) => w.close()));
   }
 }

@@ -1,8 +1,7 @@
-// Bootstrap of an align worker thread: TypeScript through tsx, and the
-// resolution hook the engine's tfjs import needs in Node (node-hooks.mjs).
-import { register } from 'node:module';
-import { register as registerTsx } from 'tsx/esm/api';
+// Bootstrap of an align worker thread. Registered loaders do not carry over
+// into worker threads, so it loads TypeScript through tsx exactly as the CLI's
+// entry (bin/cxr-align.mjs) does, then the worker itself.
+import { register } from 'tsx/esm/api';
 
-registerTsx();
-register('./node-hooks.mjs', import.meta.url);
+register();
 await import('./align-worker.ts');

@@ -1,31 +1,30 @@
-/** Worker thread of `align`: runs prepare/finish jobs (align-jobs.ts) or network jobs (align-network.ts) off the main thread. */
-import { parentPort } from 'node:worker_threads';
-import { FilmStore, type FinishRequest, type PrepareRequest } from './align-jobs';
-import { NetworkJobs, type LoadNetworkRequest, type PredictRequest } from './align-network';
+/**
+ * Worker thread of `align`: serves the AlignWorkerApi (align-api.ts) on the
+ * project's RPC layer — prepare/finish jobs (align-jobs.ts) at once, network
+ * jobs (align-network.ts) one at a time in arrival order (one model, one backend).
+ */
+import { Dispatcher, withTransfer, type Handlers, type Transfer } from '../src/rpc/index';
+import { parentPost, serveOnParentPort } from '../src/rpc/node-port';
+import { ALIGN_IMMEDIATE, type AlignWorkerApi } from './align-api';
+import { FilmStore } from './align-jobs';
+import { NetworkJobs } from './align-network';
 
 const store = new FilmStore();
 const network = new NetworkJobs();
-const port = parentPort!;
-// Network jobs run one at a time, in the order they came (one model, one backend).
-let networkQueue: Promise<unknown> = Promise.resolve();
 
-port.on('message', (msg: PrepareRequest | FinishRequest | LoadNetworkRequest | PredictRequest | { type: 'drop'; id: number }) => {
-  if (msg.type === 'load-network') {
-    networkQueue = networkQueue.then(async () => port.postMessage(await network.load(msg)));
-  } else if (msg.type === 'predict') {
-    networkQueue = networkQueue.then(async () => port.postMessage(await network.predict(msg)));
-  } else if (msg.type === 'prepare') {
-    const r = store.prepare(msg);
-    const transfer: ArrayBuffer[] = [];
-    if (r.ok) {
-      transfer.push(r.loc.buffer as ArrayBuffer);
-      if (r.full) transfer.push(r.full.buffer as ArrayBuffer);
-    }
-    port.postMessage(r, transfer);
-  } else if (msg.type === 'finish') {
-    port.postMessage(store.finish(msg));
-  } else if (msg.type === 'drop') {
-    store.drop(msg.id);
-  }
-});
-port.postMessage({ type: 'ready' });
+const handlers: Handlers<AlignWorkerApi> = {
+  prepare: async (req) => {
+    const r = store.prepare(req);
+    if (!r.ok) return r;
+    // The encoder copy and (with --refine) the decoded film move to the main thread, not copied.
+    const transfer: Transfer[] = [r.loc.buffer as ArrayBuffer];
+    if (r.full) transfer.push(r.full.buffer as ArrayBuffer);
+    return withTransfer(r, transfer);
+  },
+  finish: async (req) => store.finish(req),
+  drop: async ({ id }) => { store.drop(id); },
+  loadNetwork: (req) => network.load(req),
+  predict: (req) => network.predict(req),
+};
+
+serveOnParentPort(new Dispatcher<AlignWorkerApi>(handlers, parentPost(), { immediate: ALIGN_IMMEDIATE }));

@@ -59,11 +59,17 @@ describe('file lists', () => {
     writeFileSync(join(dir, 'l.txt'), '# films\r\nx.png\r\n\r\n  y/z.jpg  \r\n');
     const t = readFileList({ list: join(dir, 'l.txt') });
     expect(t.files.map((f) => [f.key, f.path, f.outRel])).toEqual([['x.png', join(dir, 'x.png'), 'x.png'], ['y/z.jpg', join(dir, 'y/z.jpg'), 'y/z.png']]);
-    // Two entries writing one output: the first in the plan writes it, in every shard alike.
-    writeFileSync(join(dir, 'dup.txt'), 'a.png\na.jpg\n');
+    // Entries writing one output (names differing only in case clash too): all are aligned, the later ones in the
+    // plan under "-2", "-3" (the engine's naming rule), in every shard alike.
+    writeFileSync(join(dir, 'dup.txt'), 'a.png\na.jpg\nA.dcm\nb.png\n');
     const p = planInputs([join(dir, 'nothing-here')], { list: join(dir, 'dup.txt') });
-    expect(p.items.map((i) => [i.key, i.reason])).toEqual([
-      [join(dir, 'nothing-here'), 'no such file or folder'], ['a.png', undefined], ['a.jpg', 'its output a.png is already written for a.png'],
+    expect(p.items.map((i) => [i.key, i.reason, i.outRel])).toEqual([
+      [join(dir, 'nothing-here'), 'no such file or folder', undefined], ['a.png', undefined, 'a.png'], ['a.jpg', undefined, 'a-2.png'],
+      ['A.dcm', undefined, 'A-3.png'], ['b.png', undefined, 'b.png'],
+    ]);
+    expect(p.renamed).toEqual([
+      'a.jpg and a.png would both write a.png; a.jpg is written as a-2.png',
+      'A.dcm and a.png would both write A.png; A.dcm is written as A-3.png',
     ]);
   });
 });

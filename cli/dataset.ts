@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ImageDecodeError, decodeImage, locInput, resizeArea, type GrayImage, type Size, type TrainingImage } from '../src/engine/index';
+import { ImageDecodeError, decodeImage, prepareTrainingFilm, type GrayImage, type Size, type TrainingImage } from '../src/engine/index';
 import { walkFolder } from './files';
 import type { ProgressBar } from './progress';
 
@@ -77,7 +77,7 @@ export async function prepareFolder(opts: PrepareOptions, onCount: (n: number) =
       bar?.tick(0, 1);
       continue;
     }
-    const rec: TrainingImage = { id: rel, loc: locInput(img, L), src: resizeArea(img, sw, sh).data };
+    const rec = prepareTrainingFilm(img, rel, L, opts.srcSize);
     if (spill) {
       const buf = new Float32Array(recFloats);
       buf.set(rec.loc, 0);

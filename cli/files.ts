@@ -3,7 +3,8 @@
  * files, each with the name it is reported under and where its output goes.
  */
 import { readdirSync, statSync } from 'node:fs';
-import { basename, extname, join, posix, relative, sep } from 'node:path';
+import { basename, extname, join, posix, sep } from 'node:path';
+import { outputName as engineOutputName } from '../src/engine/export/output-names';
 
 /** Extensions a folder walk picks up. Extensionless files are included too (PACS exports often have none). */
 export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.dcm', '.dicom', '.dic']);
@@ -53,10 +54,14 @@ export function walkFolder(dir: string): { files: string[]; skipped: number } {
   return { files, skipped };
 }
 
-/** Where a film's output goes under --out: its relative path with the extension swapped for .png. */
+/**
+ * Where a film's output goes under --out: the engine's one naming rule
+ * (src/engine/export/output-names.ts: the image extension swapped for .png,
+ * unsafe characters replaced). Clashes between films are settled over the
+ * whole plan (input-plan.ts), not here.
+ */
 export function outputName(rel: string): string {
-  const ext = extname(rel);
-  return `${ext ? rel.slice(0, -ext.length) : rel}.png`;
+  return engineOutputName(rel);
 }
 
 /**
@@ -85,10 +90,4 @@ export function collectInputs(inputs: readonly string[]): CollectResult {
     }
   }
   return { files, missing, skipped };
-}
-
-/** A path for display relative to the working directory when that is shorter. */
-export function displayPath(p: string): string {
-  const r = relative(process.cwd(), p);
-  return r && !r.startsWith('..') && r.length < p.length ? r : p;
 }

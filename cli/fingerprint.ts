@@ -33,3 +33,8 @@ export function modelSha256(modelPath: string | undefined, loaded: LoadedCliMode
   }
   return h.digest('hex');
 }
+
+/** The sha256 of bytes in memory (a resolved template: the file's own hash when it came from one). */
+export function bytesSha256(bytes: Uint8Array): string {
+  return sha256(bytes);
+}

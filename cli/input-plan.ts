@@ -3,15 +3,18 @@
  * command line's files and folders, then the --list's entries. Every shard of
  * a run builds the same plan, so a film's position in it is what orders
  * transforms.json whether the run was sharded or not, and two films that
- * would write the same output are told apart the same way in every shard.
+ * would write the same output are told apart the same way in every shard:
+ * by the engine's one naming rule (outputNames), the later one in the plan
+ * gets "-2", "-3", … (names differing only in case clash too).
  */
 import { createHash } from 'node:crypto';
+import { outputNames } from '../src/engine/export/output-names';
 import { collectInputs } from './files';
 import { readFileList, type FileListOptions } from './file-list';
 
 export type PlanItem =
   | { key: string; path: string; outRel: string; reason?: undefined }
-  /** Known to fail before it is read (no such input, an output another film writes). */
+  /** Known to fail before it is read (no such input). */
   | { key: string; reason: string; path?: undefined; outRel?: undefined };
 
 export interface InputPlan {
@@ -20,6 +23,8 @@ export interface InputPlan {
   skipped: number;
   /** List rows that name no film. */
   problems: string[];
+  /** Films whose output name another film took first, and the name they get instead. */
+  renamed: string[];
   /** Identifies the list (its keys, in order) so the shards of one run can be told from another's. */
   sha256: string;
 }
@@ -40,16 +45,20 @@ export function planInputs(positionals: readonly string[], list?: FileListOption
     problems.push(...l.problems);
     items.push(...l.files);
   }
-  // Two inputs must not write the same output file: the first in the plan does.
+  // Two films must not write the same output file: the later in the plan gets a suffix.
+  const at = items.flatMap((it, i) => (it.reason === undefined ? [i] : []));
+  const names = outputNames(at.map((i) => items[i].outRel!));
   const owner = new Map<string, string>();
-  for (let i = 0; i < items.length; i++) {
+  const renamed: string[] = [];
+  at.forEach((i, k) => {
     const it = items[i];
-    if (it.reason !== undefined) continue;
-    const prev = owner.get(it.outRel);
-    if (prev !== undefined) items[i] = { key: it.key, reason: `its output ${it.outRel} is already written for ${prev}` };
-    else owner.set(it.outRel, it.key);
-  }
+    if (names[k] !== it.outRel) {
+      renamed.push(`${it.key} and ${owner.get(it.outRel!.toLowerCase()) ?? 'another film'} would both write ${it.outRel}; ${it.key} is written as ${names[k]}`);
+      items[i] = { ...it, outRel: names[k] } as PlanItem;
+    }
+    owner.set(names[k].toLowerCase(), it.key);
+  });
   const h = createHash('sha256');
   for (const it of items) h.update(`${JSON.stringify(it.key)}\n`);
-  return { items, skipped, problems, sha256: h.digest('hex') };
+  return { items, skipped, problems, renamed, sha256: h.digest('hex') };
 }

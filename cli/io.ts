@@ -1,5 +1,5 @@
 /** Small file helpers shared by the commands. */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { UsageError } from './args';
@@ -54,9 +54,5 @@ export async function writeFolderAtomic(dir: string, files: Map<string, Uint8Arr
   }
   await rename(tmp, dir);
   if (hadOld) await rm(old, { recursive: true, force: true });
-}
-
-export function removeSync(path: string): void {
-  rmSync(path, { recursive: true, force: true });
 }
 

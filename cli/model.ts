@@ -4,9 +4,10 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  AlignmentModel, decodeImage, defaultStnConfig, deserializeModel, readModelFiles, tf,
-  type GrayImage, type StnConfig,
+  AlignmentModel, decodeImage, defaultStnConfig, emptyMetadata, readModelFolder, resolveTemplate, tf, TEMPLATE_FILE,
+  type GrayImage, type ModelMetadata, type ResolvedTemplate, type StnConfig,
 } from '../src/engine/index';
+import { UsageError } from './args';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DEFAULT_MODEL_DIR = join(REPO_ROOT, 'models/default');
@@ -16,7 +17,7 @@ export interface LoadedCliModel {
   model: AlignmentModel;
   /** Where it came from, for messages and transforms.json. */
   description: string;
-  metadata: Record<string, unknown>;
+  metadata: ModelMetadata;
   /** The untrained identity model was used (no weights found). */
   untrained: boolean;
 }
@@ -27,21 +28,20 @@ export function modelDir(path: string): string {
 }
 
 /**
- * Load a model folder (model.json + weight shards, as `serializeModel` writes
- * and as `train` checkpoints are). Tensors that are not model parameters
- * (optimizer state in a checkpoint) are disposed, or handed back when `keepExtras`.
+ * Load a model folder (the engine's schema: model.json + weight shards +
+ * template.png, as `train` writes final models and checkpoints). Tensors that
+ * are not model parameters (a checkpoint's optimizer state) are disposed, or
+ * handed back when `keepExtras`.
  */
-export async function loadModelDir(path: string, keepExtras = false): Promise<{ model: AlignmentModel; metadata: Record<string, unknown>; extras: Map<string, tf.Tensor> }> {
+export async function loadModelDir(path: string, keepExtras = false): Promise<{ model: AlignmentModel; metadata: ModelMetadata; extras: Map<string, tf.Tensor> }> {
   const dir = modelDir(path);
   const source = join(dir, 'model.json');
   if (!existsSync(source)) throw new Error(`${source}: no such file (a model folder holds model.json and its weight files)`);
-  const { json, weightData } = await readModelFiles(async (name) => new Uint8Array(await readFile(join(dir, name))), source);
-  const { model, extras, metadata } = deserializeModel(json, weightData, source);
-  if (!keepExtras) {
-    tf.dispose([...extras.values()]);
-    extras.clear();
-  }
-  return { model, metadata, extras };
+  const r = await readModelFolder(async (name) => {
+    const p = join(dir, name);
+    return existsSync(p) ? new Uint8Array(await readFile(p)) : null;
+  }, source, { keepExtras });
+  return { model: r.model, metadata: r.metadata, extras: r.extras };
 }
 
 /**
@@ -59,17 +59,43 @@ export async function loadCliModel(path: string | undefined, notice: (msg: strin
   }
   notice('notice: no trained model at models/default/model.json and no --model given; using an untrained '
     + 'identity model, so outputs are plain resizes of the inputs to the frame.');
-  return { model: new AlignmentModel(defaultStnConfig(config)), description: 'untrained identity model', metadata: {}, untrained: true };
+  return { model: new AlignmentModel(defaultStnConfig(config)), description: 'untrained identity model', metadata: emptyMetadata(), untrained: true };
+}
+
+/** The model folder whose template counts: --model, else models/default when it holds a model. */
+export function templateModelDir(model?: string): string | undefined {
+  if (model) return modelDir(model);
+  return existsSync(join(DEFAULT_MODEL_DIR, 'model.json')) ? DEFAULT_MODEL_DIR : undefined;
+}
+
+function bytesIfPresent(path: string): Uint8Array | null {
+  return existsSync(path) && statSync(path).isFile() ? new Uint8Array(readFileSync(path)) : null;
 }
 
 /**
- * The template a model was trained to match: template.png in its folder
- * (train writes it there), else models/canonical-chest.png.
+ * The template for --refine (align, eval, canonical) and eval's --elastix, by
+ * the engine's one rule (resolveTemplate): --template when given (a file that
+ * does not exist is an error naming it), else the model folder's template.png
+ * (--model, else models/default), else models/canonical-chest.png, else a
+ * generated stand-in chest. Files passed over, and the stand-in, are noted.
  */
-export function modelTemplate(model?: string): string {
-  const dir = model ? modelDir(model) : existsSync(join(DEFAULT_MODEL_DIR, 'model.json')) ? DEFAULT_MODEL_DIR : undefined;
-  if (dir && existsSync(join(dir, 'template.png'))) return join(dir, 'template.png');
-  return DEFAULT_TEMPLATE;
+export function loadTemplate(explicitPath: string | undefined, modelPath: string | undefined, note: (msg: string) => void): ResolvedTemplate {
+  let explicit: { name: string; bytes: Uint8Array } | undefined;
+  if (explicitPath !== undefined) {
+    const bytes = bytesIfPresent(explicitPath);
+    if (!bytes) throw new UsageError(`--template ${explicitPath}: no such file`);
+    explicit = { name: explicitPath, bytes };
+  }
+  const dir = templateModelDir(modelPath);
+  const inModel = dir ? join(dir, TEMPLATE_FILE) : undefined;
+  const t = resolveTemplate({
+    explicit,
+    model: inModel ? { name: inModel, bytes: bytesIfPresent(inModel) } : undefined,
+    canonical: { name: DEFAULT_TEMPLATE, bytes: bytesIfPresent(DEFAULT_TEMPLATE) },
+  });
+  for (const n of t.notes) note(`note: ${n}`);
+  if (t.origin === 'generated') note(`note: no template (${[inModel, DEFAULT_TEMPLATE].filter(Boolean).join(', ')} absent); using the ${t.name}`);
+  return t;
 }
 
 export function readImageFile(path: string, name = path): GrayImage {

@@ -15,25 +15,17 @@
  * (resume.ts) and `merge` joins. transforms.json lists films in plan order, so
  * the merged shards of a run read exactly like the run unsharded.
  */
-import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
-import {
-  isFiniteMatrix, matrixToParams, predictMatrices, type AffineMatrix, type GrayImage, type Size,
-} from '../../src/engine/index';
-import { InlineRunner, WorkerPool, type JobRunner, type Prepared } from '../align-pool';
-import { networkRequest } from '../align-network';
+import type { Size } from '../../src/engine/index';
+import { FilmJobs } from '../align-films';
+import { addWorkerLanes, mainLane, NetworkLanes } from '../align-lanes';
+import { InlineRunner, WorkerPool, type JobRunner } from '../align-pool';
+import { setUpAlign, type AlignSetup } from '../align-setup';
 import { formatOptions, formatSize, parseArgs, parseSize, UsageError, type OptionSpecs } from '../args';
-import { BACKEND_CHOICES, THREADS_OPTION, setupBackend, wasmThreads, type BackendChoice } from '../backend';
-import { defaultWasmThreads } from '../wasm-threads';
+import { BACKEND_CHOICES, THREADS_OPTION, wasmThreads, type BackendChoice } from '../backend';
 import type { FileListOptions } from '../file-list';
-import { fileSha256, modelSha256 } from '../fingerprint';
-import { planInputs } from '../input-plan';
-import { JOURNAL_TOOL, JOURNAL_VERSION, type DoneLine, type FailedLine, type JournalHeader, type RunSettings } from '../journal';
-import { startJournal, type ShardFilm } from '../resume';
-import { formatShard, resolveShard, shardOf, shardSuffix, WHOLE, type Shard } from '../shard';
+import { resolveShard, shardSuffix, type Shard } from '../shard';
 import { transformsPaths, writeTransforms } from '../transforms-out';
-import { loadCliModel, modelTemplate, readImageFile } from '../model';
 import { ProgressBar, formatDuration, silentSink, stderrSink, type ProgressSink } from '../progress';
 
 export interface AlignOptions {
@@ -93,9 +85,6 @@ export interface AlignSummary {
   steady: { images: number; seconds: number };
 }
 
-/** A film to align, with its place in the whole plan. */
-interface Work { i: number; key: string; path: string; outRel: string }
-
 export async function alignCommand(opts: AlignOptions): Promise<AlignSummary> {
   const log = opts.log ?? ((m: string) => console.error(m));
   const t0 = performance.now();
@@ -103,248 +92,100 @@ export async function alignCommand(opts: AlignOptions): Promise<AlignSummary> {
   const stageMs: Record<string, number> = { read: 0, decode: 0, resize: 0, predict: 0, refine: 0, warp: 0, encode: 0, write: 0, wait: 0 };
   if (opts.inputs.length === 0 && !opts.list) throw new UsageError('align needs at least one input file or folder, or --list');
   const batchSize = Math.max(1, opts.batch ?? 8);
-  const refine = opts.refine ?? 0;
-  const shard = opts.shard ?? WHOLE;
+  const s = await setUpAlign(opts, log);
+  const { model, work, template, refine, frame } = s;
 
-  const plan = planInputs(opts.inputs, opts.list);
-  for (const p of plan.problems) log(`note: ${p}`);
-  const mine: ShardFilm[] = [];
-  plan.items.forEach((item, i) => { if (shardOf(item.key, shard.count) === shard.index) mine.push({ i, item }); });
-  if (shard.count > 1) log(`shard ${formatShard(shard)} (${shard.source}): ${mine.length} of the ${plan.items.length} film(s)`);
-
-  const backend = await setupBackend(opts.backend ?? 'auto', log, {
-    threads: opts.threads ?? ((opts.networks ?? 1) > 1 ? Math.max(1, Math.floor(defaultWasmThreads() / opts.networks!)) : undefined),
-  });
-  const loaded = await loadCliModel(opts.model, log);
-  const { model, description } = loaded;
-  const frame: Size | 'original' = opts.size ?? model.config.frame;
-  let template: GrayImage | undefined;
-  const templatePath = refine > 0 ? opts.template ?? modelTemplate(opts.model) : undefined;
-  if (templatePath) template = readImageFile(templatePath);
-  const settings: RunSettings = {
-    model: { name: description, sha256: modelSha256(opts.model, loaded) }, frame, refine,
-    template: templatePath ? fileSha256(templatePath) : null, bitDepth: opts.bitDepth ?? 'auto', margin: model.config.margin ?? null,
-  };
-  const header: JournalHeader = {
-    type: 'header', tool: JOURNAL_TOOL, version: JOURNAL_VERSION, started: new Date().toISOString(), settings, backend,
-    shard: { index: shard.index, count: shard.count }, inputs: { count: plan.items.length, sha256: plan.sha256 }, films: mine.length,
-  };
-  mkdirSync(opts.out, { recursive: true });
-  let journal;
-  try {
-    journal = startJournal(opts.out, header, mine, opts.resume ?? false);
-  } catch (e) {
-    model.dispose();
-    throw e;
-  }
-  for (const n of journal.notes) log(n);
-  const writer = journal.writer;
-
-  // By place in the plan: what transforms.json lists, in that order.
-  const done = new Map<number, DoneLine>(journal.carried);
-  const failedAt = new Map<number, FailedLine>();
-  const work: Work[] = [];
-  for (const { i, item } of mine) {
-    if (item.reason !== undefined) {
-      const f: FailedLine = { type: 'failed', i, key: item.key, reason: item.reason };
-      failedAt.set(i, f);
-      writer.failed(f);
-      log(`error: ${item.key}: ${item.reason}`);
-    } else if (!done.has(i)) {
-      work.push({ i, key: item.key, path: item.path, outRel: item.outRel });
-    }
-  }
-  if (plan.skipped) log(`note: skipped ${plan.skipped} file(s) without an image extension (.png, .jpg, .jpeg, .dcm or none)`);
-
-  const paths = transformsPaths(opts.out, shardSuffix(shard));
-  const bar = new ProgressBar(work.length + failedAt.size, 'img', opts.sink ?? stderrSink());
-  if (failedAt.size) bar.tick(0, failedAt.size);
+  const bar = new ProgressBar(work.length + s.failedAt.size, 'img', opts.sink ?? stderrSink());
+  if (s.failedAt.size) bar.tick(0, s.failedAt.size);
   const threads = Math.max(0, Math.min(opts.workers ?? defaultWorkers(), 16));
-  // Network lanes: lane 0 is the main thread's model, lane i > 0 a worker's copy (only as many as there are batches).
-  // One GPU device: copies of the network in worker threads would only queue on it (and each would start its own).
-  if (backend === 'webgpu' && (opts.networks ?? 1) > 1) log(`notice: --networks ${opts.networks} is ignored on webgpu: one network on the one GPU device`);
-  const netThreads = backend === 'webgpu' ? 0 : Math.max(0, Math.min(opts.networks ?? defaultNetworks(threads, wasmThreads() ?? 1), 16, Math.ceil(work.length / batchSize)) - 1);
-  log(`aligning ${work.length} file(s) with ${description} (locSize ${model.config.locSize}) into `
+  const netThreads = networkWorkers(opts, s.backend, threads, Math.ceil(work.length / batchSize), log);
+  log(`aligning ${work.length} file(s) with ${s.description} (locSize ${model.config.locSize}) into `
     + `${frame === 'original' ? 'each input\'s own size' : formatSize(frame)}${refine ? `, refining ${refine} iterations` : ''}`
     + `${threads ? `, ${threads} worker thread(s)` : ''}${netThreads ? `, ${netThreads + 1} network copies` : ''} → ${opts.out}`);
-  const fail = (f: Work, reason: string) => {
-    const line: FailedLine = { type: 'failed', i: f.i, key: f.key, reason };
-    failedAt.set(f.i, line);
-    writer.failed(line);
-    bar.message(`error: ${f.key}: ${reason}`);
-  };
-  const addMs = (ms: Record<string, number>) => { for (const [k, v] of Object.entries(ms)) stageMs[k] = (stageMs[k] ?? 0) + v; };
 
   const runner: JobRunner = threads > 0 ? new WorkerPool(threads) : new InlineRunner();
-  const L = model.config.locSize;
-  const dispatched: Promise<Prepared>[][] = [];
-  const dispatch = (k: number) => {
-    if (k * batchSize >= work.length || dispatched[k]) return;
-    dispatched[k] = work.slice(k * batchSize, (k + 1) * batchSize).map((f, i) => runner.prepare({
-      type: 'prepare', id: k * batchSize + i, path: f.path, key: f.key, locSize: L, sendFull: refine > 0,
-    }));
-  };
+  const films = new FilmJobs({
+    runner, work, batchSize, locSize: model.config.locSize, sendFull: refine > 0, out: opts.out, frame, bitDepth: opts.bitDepth ?? 'auto',
+    done: s.done, failedAt: s.failedAt, journal: s.journal.writer, bar, stageMs,
+  });
   // Prepare up to this many batches ahead of the one being written (bounded memory: depth x batch films).
   const depth = Math.max(1 + netThreads, threads > 0 ? 2 + Math.ceil(threads / 2) : 1);
-
-  // The network: the main thread's model and, with netThreads, worker copies ("lanes"). A lane takes the
-  // next batch when it is free — a worker once its model has loaded — at most `depth` batches ahead.
-  type Predicted = { ok: (Prepared & { ok: true })[]; matrices: AffineMatrix[]; reason?: string };
-  /** `retire`: the lane stops after this batch (its worker failed; the main thread's model did the batch). */
-  type Predict = (images: GrayImage[], k: number) => Promise<{ matrices: AffineMatrix[]; ms: number; reason?: string; retire?: boolean }>;
   const nBatches = Math.ceil(work.length / batchSize);
-  const predicted: { promise: Promise<Predicted>; resolve: (p: Predicted) => void }[] = Array.from({ length: nBatches }, () => {
-    let resolve!: (p: Predicted) => void;
-    const promise = new Promise<Predicted>((r) => { resolve = r; });
-    return { promise, resolve };
+  const lanes = new NetworkLanes({
+    batches: nBatches, depth, withFilms: !!template, prepared: (k) => films.prepared(k),
+    spent: (ms) => { stageMs[template ? 'refine' : 'predict'] += ms; },
   });
-  let nextBatch = 0;
-  let written = 0;
-  let stopLanes = false;
-  const waiting: (() => void)[] = [];
-  const wakeLanes = () => { for (const w of waiting.splice(0)) w(); };
-  const predictBatch = async (k: number, predict: Predict): Promise<Predicted & { retire?: boolean }> => {
-    dispatch(k);
-    const ws = performance.now();
-    const prepared = await Promise.all(dispatched[k]);
-    stageMs.wait += performance.now() - ws;
-    const ok: (Prepared & { ok: true })[] = [];
-    for (const r of prepared) {
-      addMs(r.ms);
-      if (r.ok) ok.push(r);
-      else { fail(work[r.id], r.reason); bar.tick(0, 1); }
-    }
-    if (ok.length === 0) return { ok, matrices: [] };
-    const images: GrayImage[] = template
-      ? ok.map((r) => ({ width: r.width, height: r.height, data: r.full! }))
-      : ok.map((r) => ({ width: L, height: L, data: r.loc })); // locInput of an L x L copy is itself
-    const r = await predict(images, k);
-    stageMs[template ? 'refine' : 'predict'] += r.ms;
-    return { ok, matrices: r.matrices, reason: r.reason, retire: r.retire };
-  };
-  const lane = async (predict: Predict) => {
-    for (;;) {
-      // Back to the event loop between batches: the main thread's network resolves through microtasks
-      // only, and would otherwise starve the workers' messages (a loaded model, Ctrl-C, the progress bar).
-      await new Promise<void>((r) => setImmediate(r));
-      while (!stopLanes && nextBatch < nBatches && nextBatch >= written + depth) await new Promise<void>((w) => waiting.push(w));
-      if (stopLanes || nextBatch >= nBatches) return;
-      const k = nextBatch++;
-      const r = await predictBatch(k, predict);
-      predicted[k].resolve(r);
-      if (r.retire) return;
-    }
-  };
   const refineSettings = template ? { template, iterations: refine } : undefined;
-  const mainLane: Predict = async (images) => {
-    const t = performance.now();
-    try {
-      return { matrices: await predictMatrices(model, images, batchSize, refineSettings), ms: performance.now() - t };
-    } catch (e) {
-      return { matrices: [], ms: performance.now() - t, reason: `the network failed: ${(e as Error).message}` };
-    }
-  };
-  const lanes: Promise<void>[] = [lane(mainLane)];
-  const netPool = netThreads > 0 ? new WorkerPool(netThreads) : undefined;
-  if (netPool) {
-    const request = await networkRequest(model, opts.backend ?? 'auto', refineSettings);
-    for (let w = 0; w < netThreads; w++) {
-      lanes.push(netPool.loadNetwork(w, request).then((loaded) => {
-        // A worker that cannot load the model leaves the batches to the other lanes.
-        if (!loaded.ok) { bar.message(`notice: a network worker could not load the model (${loaded.reason}); going on without it`); return; }
-        return lane(async (images, k) => {
-          const r = await netPool.predict(w, { type: 'predict', id: k, images, batch: batchSize });
-          if (r.ok) return { matrices: r.matrices, ms: r.ms };
-          bar.message(`notice: a network worker failed (${r.reason}); the main thread takes its batches`);
-          return { ...await mainLane(images, k), retire: true };
-        });
-      }));
-    }
-  }
+  const main = mainLane(model, batchSize, refineSettings);
+  lanes.add(main);
+  const netPool = await addWorkerLanes(lanes, netThreads, {
+    model, backend: opts.backend ?? 'auto', refine: refineSettings, batchSize, main, notice: (m) => bar.message(m),
+  });
 
-  let alignedNow = 0;
   let stopped = false;
-  let finishing: Promise<void>[] = [];
   let interrupted = false;
-  let steadyFrom = 0;
-  let firstBatch = 0;
   try {
-    for (let k = 0; k < nBatches; k++) {
-      if (opts.signal?.aborted) { interrupted = true; break; }
-      for (let j = k; j < k + depth; j++) dispatch(j);
-      // Not counted as `wait`: the main thread's own network usually runs meanwhile.
-      const { ok, matrices, reason } = await predicted[k].promise;
-      dispatched[k] = [];
-      written = k + 1;
-      wakeLanes();
-      if (ok.length === 0) continue;
-      if (k === 0) { steadyFrom = performance.now(); firstBatch = ok.length; }
-      // Bound the writes in flight to about two batches.
-      if (finishing.length > 2 * batchSize) {
-        const fs = performance.now();
-        await Promise.all(finishing);
-        stageMs.wait += performance.now() - fs;
-        finishing = [];
-      }
-      ok.forEach((r, i) => {
-        const f = work[r.id];
-        const matrix = matrices[i];
-        if (reason || !matrix || !isFiniteMatrix(matrix)) {
-          fail(f, reason ?? 'the model predicted a non-finite transform');
-          bar.tick(0, 1);
-          runner.drop(r.worker, r.id);
-          return;
-        }
-        const p = matrixToParams(matrix);
-        const size = frame === 'original' ? { width: r.width, height: r.height } : frame;
-        finishing.push(runner.finish(r.worker, {
-          type: 'finish', id: r.id, matrix, frame: frame === 'original' ? null : frame, outPath: join(opts.out, f.outRel),
-          bitDepth: opts.bitDepth ?? 'auto', full: r.full ? { data: r.full, width: r.width, height: r.height, bitDepth: r.bitDepth } : undefined,
-        }).then((fr) => {
-          addMs(fr.ms);
-          if (fr.ok) {
-            // Journaled only now that the PNG is in place under its final name.
-            const line: DoneLine = { type: 'done', i: f.i, key: f.key, out: f.outRel, sha256: fr.sha256, matrix, params: p, size: [size.width, size.height] };
-            done.set(f.i, line);
-            writer.done(line);
-            alignedNow++;
-            bar.tick(1);
-          } else {
-            fail(f, fr.reason);
-            bar.tick(0, 1);
-          }
-        }));
-      });
-    }
-    const fs = performance.now();
-    await Promise.all(finishing);
-    stageMs.wait += performance.now() - fs;
+    interrupted = await writeBatches(films, lanes, nBatches, depth, opts.signal);
     stopped = true;
   } finally {
     // Lanes finish the batch in hand (an interrupted run) before their workers stop.
-    stopLanes = true;
-    wakeLanes();
-    await Promise.allSettled(lanes);
+    await lanes.stop();
     await Promise.all([runner.close(), netPool?.close()]);
     model.dispose();
     // No end line after an error: the journal then reads like a killed run's, which is what --resume expects.
-    if (stopped) writer.end({ aligned: done.size, failed: failedAt.size, interrupted });
-    writer.close();
+    if (stopped) s.journal.writer.end({ aligned: s.done.size, failed: s.failedAt.size, interrupted });
+    s.journal.writer.close();
   }
   bar.finish();
+  return summarize(opts, s, films, { t0, interrupted, stageMs }, log);
+}
 
-  writeTransforms(paths, settings, done.values(), failedAt.values());
-  const failed = [...failedAt.values()].sort((a, b) => a.i - b.i).map((f) => ({ key: f.key, reason: f.reason }));
-  const seconds = (performance.now() - t0) / 1000;
+/**
+ * Worker copies of the network beside the main thread's: only as many as
+ * there are batches. One GPU device: copies in worker threads would only
+ * queue on it (and each would start its own).
+ */
+function networkWorkers(opts: AlignOptions, backend: string, threads: number, batches: number, log: (m: string) => void): number {
+  if (backend === 'webgpu' && (opts.networks ?? 1) > 1) log(`notice: --networks ${opts.networks} is ignored on webgpu: one network on the one GPU device`);
+  if (backend === 'webgpu') return 0;
+  return Math.max(0, Math.min(opts.networks ?? defaultNetworks(threads, wasmThreads() ?? 1), 16, batches) - 1);
+}
+
+/** Batch after batch in plan order: its matrices, then its writes. True when interrupted (the batches in hand are still written). */
+async function writeBatches(films: FilmJobs, lanes: NetworkLanes, batches: number, depth: number, signal?: AbortSignal): Promise<boolean> {
+  let interrupted = false;
+  for (let k = 0; k < batches; k++) {
+    if (signal?.aborted) { interrupted = true; break; }
+    for (let j = k; j < k + depth; j++) films.dispatch(j);
+    // Not counted as `wait`: the main thread's own network usually runs meanwhile.
+    const predicted = await lanes.batch(k);
+    films.forget(k);
+    lanes.writtenUpTo(k);
+    await films.write(k, predicted);
+  }
+  await films.drain();
+  return interrupted;
+}
+
+/** transforms.json/.csv, the closing lines, and the summary. */
+function summarize(
+  opts: AlignOptions, s: AlignSetup, films: FilmJobs, run: { t0: number; interrupted: boolean; stageMs: Record<string, number> }, log: (m: string) => void,
+): AlignSummary {
+  const { shard, journal } = s;
+  const paths = transformsPaths(opts.out, shardSuffix(shard));
+  writeTransforms(paths, s.settings, s.done.values(), s.failedAt.values());
+  const failed = [...s.failedAt.values()].sort((a, b) => a.i - b.i).map((f) => ({ key: f.key, reason: f.reason }));
+  const seconds = (performance.now() - run.t0) / 1000;
   const resumed = journal.carried.size;
-  log(`${interrupted ? 'interrupted: ' : ''}aligned ${alignedNow} of ${mine.length} file(s) in ${formatDuration(seconds)} `
+  const alignedNow = films.aligned;
+  log(`${run.interrupted ? 'interrupted: ' : ''}aligned ${alignedNow} of ${s.mine.length} file(s) in ${formatDuration(seconds)} `
     + `(${(alignedNow / Math.max(seconds, 1e-9)).toFixed(1)} img/s)${resumed ? `, ${resumed} more done by an earlier run` : ''}; ${failed.length} failed`
     + `${failed.length ? `:\n${failed.map((f) => `  ${f.key}: ${f.reason}`).join('\n')}` : ''}`);
   log(`wrote ${paths.json} and ${paths.csv}${shard.count > 1 ? `; join the shards with: cxr-align merge ${opts.out}` : ''}`);
-  const steady = { images: Math.max(0, alignedNow - firstBatch), seconds: steadyFrom ? (performance.now() - steadyFrom) / 1000 : 0 };
+  const steady = { images: Math.max(0, alignedNow - films.firstBatch), seconds: films.steadyFrom ? (performance.now() - films.steadyFrom) / 1000 : 0 };
   return {
-    total: mine.length, aligned: alignedNow, resumed, shard, journal: journal.path, failed, interrupted, seconds,
-    transformsJson: paths.json, transformsCsv: paths.csv, stageMs, steady,
+    total: s.mine.length, aligned: alignedNow, resumed, shard, journal: journal.path, failed, interrupted: run.interrupted, seconds,
+    transformsJson: paths.json, transformsCsv: paths.csv, stageMs: run.stageMs, steady,
   };
 }
 

@@ -2,14 +2,14 @@
  * `cxr-align canonical`: the canonical chest — the mean of N films and its
  * lung crop (found automatically, or given as x,y,w,h in the mean's pixels).
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import {
   ImageDecodeError, MeanImageBuilder, canonicalFromMean, decodeImage, encodePng, parseBox,
   predictMatrices, regionMatrix, warpImage, type Box, type GrayImage,
 } from '../../src/engine/index';
-import { loadModelDir, modelDir, readImageFile } from '../model';
+import { loadModelDir, loadTemplate } from '../model';
 import { THREADS_OPTION, setupBackend } from '../backend';
 import { formatOptions, parseArgs, UsageError, type OptionSpecs, type Size } from '../args';
 import { walkFolder } from '../files';
@@ -34,7 +34,7 @@ export interface CanonicalOptions {
   model?: string;
   /** With `model`: test-time refinement steps toward `template` for each film. */
   refine?: number;
-  /** With `refine`: the template to refine toward (default: the model folder's template.png). */
+  /** With `refine`: the template to refine toward (default: the model folder's template.png, else models/canonical-chest.png; cli/model.ts loadTemplate). */
   template?: string;
   /** With `model`: WASM threads (default: every core; cli/wasm-threads.ts). */
   threads?: number;
@@ -61,13 +61,15 @@ export function spreadIndices(total: number, n: number): number[] {
 /** A model (plus optional refinement) that warps each film into its matched region. */
 async function loadAligner(dir: string, refine: number, templatePath: string | undefined, log: (m: string) => void) {
   const { model } = await loadModelDir(dir);
-  const tPath = templatePath ?? join(modelDir(dir), 'template.png');
-  if (refine > 0 && !existsSync(tPath)) {
+  let tpl;
+  try {
+    tpl = refine > 0 ? loadTemplate(templatePath, dir, log) : undefined;
+  } catch (e) {
     model.dispose();
-    throw new UsageError(`--refine needs a template: ${tPath} does not exist (pass --template PNG)`);
+    throw e;
   }
-  const template = refine > 0 ? readImageFile(tPath) : undefined;
-  log(`aligning each film with ${dir}${refine > 0 ? ` + ${refine} refinement steps toward ${tPath}` : ''} before averaging`);
+  const template = tpl?.image;
+  log(`aligning each film with ${dir}${tpl ? ` + ${refine} refinement steps toward ${tpl.name}` : ''} before averaging`);
   return {
     frame: model.config.frame,
     async warp(imgs: GrayImage[], frame: Size): Promise<GrayImage[]> {
@@ -142,7 +144,7 @@ export const CANONICAL_OPTIONS: OptionSpecs = {
   'mean-size': { type: 'size', meta: 'WxH', help: 'size of the mean (default 512x512; with --model, the model\'s frame)' },
   model: { type: 'string', meta: 'DIR', help: 'align every film with this model (into its matched region) before averaging: groupwise sharpening' },
   refine: { type: 'int', meta: 'N', default: 0, help: 'with --model: N refinement steps toward the template per film' },
-  template: { type: 'string', meta: 'PNG', help: 'with --refine: the template (default: the model folder\'s template.png)' },
+  template: { type: 'string', meta: 'PNG', help: 'with --refine: the template (default: the model folder\'s template.png, else models/canonical-chest.png)' },
   ...THREADS_OPTION,
   quiet: { type: 'boolean', alias: 'q', help: 'no progress bar' },
 };

@@ -13,7 +13,7 @@ import {
 } from '../../src/engine/index';
 import { formatOptions, parseArgs, UsageError, type OptionSpecs, type Size } from '../args';
 import { BACKEND_CHOICES, THREADS_OPTION, setupBackend, type BackendChoice } from '../backend';
-import { DEFAULT_TEMPLATE, loadCliModel, readImageFile } from '../model';
+import { loadCliModel, loadTemplate, readImageFile } from '../model';
 import { ProgressBar, silentSink, stderrSink } from '../progress';
 import { elastixAligner, elastixAvailable } from '../baselines/elastix';
 import { readPatients } from '../patients';
@@ -21,7 +21,7 @@ import { readPatients } from '../patients';
 export const EVAL_OPTIONS: OptionSpecs = {
   data: { type: 'string', required: true, meta: 'DIR', help: 'folder with images/NAME and lung_masks/NAME (255 = lung)' },
   model: { type: 'string', meta: 'DIR', help: 'model folder (default: models/default, else the untrained identity model)' },
-  template: { type: 'string', meta: 'PNG', help: 'template the model matches, for --refine and --elastix (default: the model folder\'s template.png, else models/canonical-chest.png)' },
+  template: { type: 'string', meta: 'PNG', help: 'template the model matches, for --refine and --elastix (default: the model folder\'s template.png — --model, else models/default — else models/canonical-chest.png)' },
   refine: { type: 'int', default: 0, meta: 'N', help: 'also score the model + N refinement iterations per film' },
   perturb: { type: 'int', default: 3, meta: 'K', help: 'random known perturbations per film for the equivariance error (0 = skip)' },
   probes: { type: 'boolean', default: false, help: 'also break the equivariance error down: frame disagreement under each pure ±10% shift, ±10% zoom and ±10° rotation' },
@@ -134,10 +134,8 @@ export async function evalCommand(opts: EvalCommandOptions): Promise<EvalSummary
   const loaded = await loadCliModel(opts.model, log);
   const model = loaded.model;
   const frame = opts.frame ?? model.config.frame;
-  const templatePath = opts.template
-    ?? (opts.model && existsSync(join(opts.model, 'template.png')) ? join(opts.model, 'template.png') : DEFAULT_TEMPLATE);
   const needsTemplate = opts.refine > 0 || opts.elastix;
-  const template: GrayImage | undefined = needsTemplate ? readImageFile(templatePath) : undefined;
+  const template: GrayImage | undefined = needsTemplate ? loadTemplate(opts.template, opts.model, log).image : undefined;
 
   const aligners: Aligner[] = [identityAligner];
   aligners.push({ name: `model (${loaded.description})`, align: async (img) => (await predictMatrices(model, [img], 1))[0] });

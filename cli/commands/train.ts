@@ -17,16 +17,16 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import {
-  AlignmentLoss, AlignmentModel, DEFAULT_AUGMENT, IDENTITY_MATRIX, Trainer, readTransformsJson, regionMatrix, type AffineMatrix, decodeImage, defaultStnConfig,
-  defaultTrainerSettings, encodePng, modelFiles, readParamsRows, paramsToMatrix, randomVgg, resizeArea, serializeModel, tf,
-  vggFromLayersModel, type AugmentSettings, type FrameMargin, type GrayImage, type LossSpec, type PerceptualNet, type Size, type StepReport, type TrainerSettings,
+  AlignmentLoss, AlignmentModel, DEFAULT_AUGMENT, Trainer, readTransformsJson, regionMatrix, defaultStnConfig, defaultTrainerSettings, encodePng,
+  modelFolderFiles, randomVgg, resizeArea, runTraining, sideBySide, tf, trainingSample, vggFromLayersModel,
+  type AffineMatrix, type AugmentSettings, type FilmSet, type FrameMargin, type LossSpec, type ModelMetadata, type PerceptualNet, type Size,
+  type StepPoint, type StepReport, type TrainerSettings,
 } from '../../src/engine/index';
-import { warpImageHost } from '../../src/engine/align/warp-host';
 import { formatOptions, formatSize, parseArgs, UsageError, type OptionSpecs } from '../args';
 import { BACKEND_CHOICES, THREADS_OPTION, setupBackend, type BackendChoice } from '../backend';
 import { prepareFolder, type PreparedSet } from '../dataset';
 import { writeFolderAtomic } from '../io';
-import { DEFAULT_TEMPLATE, loadModelDir } from '../model';
+import { loadModelDir, loadTemplate } from '../model';
 import { ProgressBar, RateMeter, StatusLine, formatDuration, silentSink, stderrSink, type ProgressSink } from '../progress';
 
 export type LossName = 'lncc' | 'ncc' | 'pixel' | 'perceptual' | 'multiscale';
@@ -119,6 +119,8 @@ interface RunState {
   /** The --targets file, when the run learns from a teacher's matrices. */
   targets?: string;
   images: { dir: string; count: number; listHash: string; maxImages: number };
+  /** Steps and history of the --init model this run continues (so the final model counts every step behind it). */
+  before?: { steps: number; history: StepPoint[] };
   savedAt: string;
 }
 
@@ -172,56 +174,48 @@ function checkpointDirOf(path: string): string {
   throw new Error(`--resume ${path}: no checkpoint there (expected ${join(path, 'checkpoint', 'model.json')})`);
 }
 
-/** input | aligned | template, side by side with a white 2 px gap, at the loss frame size. */
-function sampleStrip(src: GrayImage, matrix: ReturnType<typeof paramsToMatrix>, template: GrayImage): GrayImage {
-  const { width: w, height: h } = template;
-  const panels = [warpImageHost(src, IDENTITY_MATRIX, template), warpImageHost(src, matrix, template), template];
-  const gap = 2;
-  const W = 3 * w + 2 * gap;
-  const data = new Float32Array(W * h).fill(1);
-  panels.forEach((p, k) => {
-    for (let y = 0; y < h; y++) data.set(p.data.subarray(y * w, (y + 1) * w), y * W + k * (w + gap));
-  });
-  return { width: W, height: h, data };
+interface Start {
+  model: AlignmentModel;
+  state?: RunState;
+  /** A checkpoint's optimizer moments. */
+  extras: Map<string, tf.Tensor>;
+  before: { steps: number; history: StepPoint[] };
 }
 
-export async function trainCommand(opts: TrainOptions): Promise<TrainResult> {
-  const log = opts.log ?? ((m: string) => console.error(m));
-  const sink = opts.sink ?? stderrSink();
-  await setupBackend(opts.backend ?? 'auto', log, { threads: opts.threads });
-
-  // --- the run's settings: from the checkpoint when resuming, then the options given.
-  let model: AlignmentModel;
-  let state: RunState | undefined;
-  let extras = new Map<string, tf.Tensor>();
+/** The weights a run starts from: a checkpoint (--resume), a model folder (--init), or a fresh model. */
+async function startingPoint(opts: TrainOptions, log: (m: string) => void): Promise<Start> {
   if (opts.resume) {
     const dir = checkpointDirOf(opts.resume);
     const loaded = await loadModelDir(dir, true);
-    model = loaded.model;
-    extras = loaded.extras;
-    state = (loaded.metadata as { train?: RunState }).train;
+    const state = loaded.metadata.train as RunState | undefined;
     if (state?.kind !== 'cxr-align-train-checkpoint') {
-      model.dispose();
-      tf.dispose([...extras.values()]);
+      loaded.model.dispose();
+      tf.dispose([...loaded.extras.values()]);
       throw new Error(`--resume ${dir}: model.json has no training state (is it a checkpoint written by cxr-align train?)`);
     }
     log(`resuming from ${dir} at step ${state.step}`);
-  } else if (opts.init) {
-    model = (await loadModelDir(opts.init)).model;
+    return { model: loaded.model, state, extras: loaded.extras, before: state.before ?? { steps: 0, history: [] } };
+  }
+  if (opts.init) {
+    const { model, metadata } = await loadModelDir(opts.init);
     // The architecture comes from the weights; where the output frame sits is this run's choice.
     const cfg = model.config as { margin: FrameMargin; frame: Size };
     if (opts.margin) cfg.margin = opts.margin;
     if (opts.modelFrame) cfg.frame = opts.modelFrame;
-    log(`starting from the weights in ${opts.init} (locSize ${model.config.locSize}, head ${model.config.head})`);
-  } else {
-    model = new AlignmentModel(defaultStnConfig({
-      locSize: opts.locSize ?? 160, head: opts.head ?? 'bounded', frame: opts.modelFrame ?? { width: 256, height: 320 }, seed: opts.seed ?? 1,
-      ...(opts.margin ? { margin: opts.margin } : {}),
-    }));
+    log(`starting from the weights in ${opts.init} (locSize ${model.config.locSize}, head ${model.config.head}, ${metadata.steps} step(s) behind them)`);
+    return { model, extras: new Map(), before: { steps: metadata.steps, history: metadata.history } };
   }
+  const model = new AlignmentModel(defaultStnConfig({
+    locSize: opts.locSize ?? 160, head: opts.head ?? 'bounded', frame: opts.modelFrame ?? { width: 256, height: 320 }, seed: opts.seed ?? 1,
+    ...(opts.margin ? { margin: opts.margin } : {}),
+  }));
+  return { model, extras: new Map(), before: { steps: 0, history: [] } };
+}
+
+/** The run's settings: from the checkpoint when resuming, then the options given. */
+function runSettings(opts: TrainOptions, model: AlignmentModel, state: RunState | undefined) {
   const frame = state?.settings.frame ?? opts.frame ?? { width: 128, height: 160 };
   const lr = opts.lr ?? state?.settings.lr ?? 1e-4;
-  const seed = state?.settings.seed ?? opts.seed ?? 1;
   const settings: TrainerSettings = defaultTrainerSettings(model, {
     steps: opts.steps ?? state?.settings.steps ?? 1000,
     batchSize: state?.settings.batchSize ?? opts.batch ?? 8,
@@ -229,24 +223,69 @@ export async function trainCommand(opts: TrainOptions): Promise<TrainResult> {
     lrEnd: opts.lrEnd ?? (opts.lr !== undefined ? opts.lr / 100 : state?.settings.lrEnd ?? lr / 100),
     weightDecay: state?.settings.weightDecay ?? opts.weightDecay ?? 1e-4,
     augment: state?.settings.augment ?? { ...DEFAULT_AUGMENT, ...opts.augmentRange, enabled: opts.augment !== false },
-    seed,
+    seed: state?.settings.seed ?? opts.seed ?? 1,
     frame,
     srcSize: state?.settings.srcSize ?? { width: 2 * frame.width, height: 2 * frame.height },
     targetWeight: state?.settings.targetWeight ?? (opts.targets ? opts.targetWeight ?? 1 : 0),
     consistencyWeight: state?.settings.consistencyWeight ?? opts.consistencyWeight ?? 0,
   });
-  const targetsPath = state ? state.targets : opts.targets ? resolve(opts.targets) : undefined;
   const spec: LossSpec = state?.loss ?? lossSpec(opts.loss ?? 'lncc', { lambda: opts.lambda ?? 20, window: opts.window ?? 9, levels: opts.levels ?? 3 });
-  const perceptualSpec = state ? state.perceptual : spec.kind === 'perceptual' ? opts.perceptual ?? 'random' : null;
-  const templatePath = state?.template ?? resolve(opts.template ?? DEFAULT_TEMPLATE);
-  const maxImages = state?.images.maxImages ?? opts.maxImages ?? 0;
+  return {
+    settings,
+    spec,
+    perceptualSpec: state ? state.perceptual : spec.kind === 'perceptual' ? opts.perceptual ?? 'random' : null,
+    targetsPath: state ? state.targets : opts.targets ? resolve(opts.targets) : undefined,
+    maxImages: state?.images.maxImages ?? opts.maxImages ?? 0,
+  };
+}
+
+/** train.jsonl: continued when resuming into the same folder (lines past the checkpoint dropped), else started afresh. */
+function openLog(logPath: string, resumeStep: number | undefined): void {
+  if (resumeStep !== undefined && existsSync(logPath)) {
+    const kept = readFileSync(logPath, 'utf8').split('\n').filter((l) => {
+      try { return l && (JSON.parse(l) as { step: number }).step < resumeStep; } catch { return false; }
+    });
+    writeFileSync(logPath, kept.map((l) => `${l}\n`).join(''));
+  } else {
+    writeFileSync(logPath, '');
+  }
+}
+
+/** One line of train.jsonl. */
+function logLine(r: StepReport, t0: number) {
+  return {
+    step: r.step, loss: r.loss, parts: r.parts, lr: r.lr, gradNorm: r.gradNorm, ms: Math.round(r.ms * 10) / 10,
+    skipped: r.skipped, elapsed_s: Math.round((performance.now() - t0) / 100) / 10,
+  };
+}
+
+/** The live status line after a step. */
+function statusLine(r: StepReport, step: number, total: number, meter: RateMeter): string {
+  const rate = meter.rate();
+  const parts = Object.entries(r.parts).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(' ');
+  return `step ${step}/${total}  loss ${r.loss.toFixed(4)}${Object.keys(r.parts).length > 1 ? ` (${parts})` : ''}`
+    + `  lr ${r.lr.toExponential(1)}  ${rate > 0 ? rate.toFixed(2) : '-'} steps/s  ETA ${formatDuration(meter.eta(total - step))}`
+    + `${r.skipped ? '  [skipped: non-finite]' : ''}`;
+}
+
+export async function trainCommand(opts: TrainOptions): Promise<TrainResult> {
+  const log = opts.log ?? ((m: string) => console.error(m));
+  const sink = opts.sink ?? stderrSink();
+  await setupBackend(opts.backend ?? 'auto', log, { threads: opts.threads });
+
+  const { model, state, extras, before } = await startingPoint(opts, log);
+  const { settings, spec, perceptualSpec, targetsPath, maxImages } = runSettings(opts, model, state);
+  const { frame, seed } = settings;
   if (state && opts.images && resolve(opts.images) !== state.images.dir) {
     log(`note: training on ${opts.images}; the checkpoint was trained on ${state.images.dir}`);
   }
+  // The engine's template rule: --template, else the --init model's template.png, else the canonical chest (a resume keeps its own).
+  const tmpl = loadTemplate(state?.template && existsSync(state.template) ? state.template : opts.template, opts.init, log);
+  const templatePath = tmpl.origin === 'generated' ? '' : resolve(tmpl.name);
 
   // --- data, template, loss
   mkdirSync(opts.out, { recursive: true });
-  const templateImg = resizeArea(decodeImage(new Uint8Array(readFileSync(templatePath)), templatePath), frame.width, frame.height);
+  const templateImg = resizeArea(tmpl.image, frame.width, frame.height);
   const L = model.config.locSize;
   const data: PreparedSet = await prepareFolder({
     dir: opts.images, locSize: L, srcSize: settings.srcSize, maxImages,
@@ -263,6 +302,7 @@ export async function trainCommand(opts: TrainOptions): Promise<TrainResult> {
       + 'or different names); an exact resume needs the same image folder');
   }
   const targets = targetsPath ? loadTargets(targetsPath, data.ids, model.config.margin, log) : undefined;
+  const films: FilmSet = { size: data.size, get: (i) => (targets?.[i] ? { ...data.get(i), target: targets[i] } : data.get(i)) };
   const template = tf.tensor4d(templateImg.data, [1, frame.height, frame.width, 1]);
   const perceptual = perceptualSpec ? await loadPerceptual(perceptualSpec, seed) : undefined;
   const loss = new AlignmentLoss(spec, { template, perceptual });
@@ -274,41 +314,36 @@ export async function trainCommand(opts: TrainOptions): Promise<TrainResult> {
     tf.dispose([...extras.values()]);
   }
 
-  // --- log file: continue it when resuming into the same folder, else start fresh.
   const logPath = join(opts.out, 'train.jsonl');
-  if (state && existsSync(logPath)) {
-    const kept = readFileSync(logPath, 'utf8').split('\n').filter((l) => {
-      try { return l && (JSON.parse(l) as { step: number }).step < state!.step; } catch { return false; }
-    });
-    writeFileSync(logPath, kept.map((l) => `${l}\n`).join(''));
-  } else {
-    writeFileSync(logPath, '');
-  }
-
+  openLog(logPath, state?.step);
   const ckptDir = join(opts.out, 'checkpoint');
   const modelOut = join(opts.out, 'model');
   const samplesDir = join(opts.out, 'samples');
   const samples: string[] = [];
+  const reports: StepReport[] = [];
   const runState = (): RunState => ({
     kind: 'cxr-align-train-checkpoint', version: 1, step: trainer.step, optimizerStep: trainer.optimizer.step,
     skippedSteps: [...trainer.skippedSteps], settings, loss: spec, perceptual: perceptualSpec, template: templatePath, targets: targetsPath,
-    images: { dir: resolve(opts.images), count: data.size, listHash: data.listHash, maxImages }, savedAt: new Date().toISOString(),
+    images: { dir: resolve(opts.images), count: data.size, listHash: data.listHash, maxImages }, before, savedAt: new Date().toISOString(),
   });
-  // The template travels with the model (align --refine and eval read it from the model folder).
-  const templateBytes = new Uint8Array(readFileSync(templatePath));
-  const withTemplate = (files: Map<string, Uint8Array>) => files.set('template.png', templateBytes);
+  // The engine's model-folder schema: steps over every run behind the weights, their history, how they were trained, the template.
+  const metadata = (): ModelMetadata => ({
+    steps: before.steps + trainer.step,
+    history: [...before.history, ...reports.map((r) => ({ step: before.steps + r.step, loss: r.loss, parts: r.parts, lr: r.lr, ms: r.ms, skipped: r.skipped }))].slice(-20_000),
+    training: { by: 'cli', settings, loss: spec, films: data.size },
+    template: null,
+    savedAt: new Date().toISOString(),
+    backend: tf.getBackend(),
+  });
   const saveCheckpoint = async () => {
-    const art = await serializeModel(model, { extraTensors: trainer.optimizer.stateTensors(), metadata: { train: runState() } });
-    await writeFolderAtomic(ckptDir, withTemplate(modelFiles(art)));
+    const files = await modelFolderFiles(model, { extraTensors: trainer.optimizer.stateTensors(), metadata: { ...metadata(), train: runState() }, template: tmpl.bytes });
+    await writeFolderAtomic(ckptDir, files);
   };
   const writeSample = async () => {
-    const p = tf.tidy(() => model.predictParams(tf.tensor4d(data.get(0).loc, [1, L, L, 1]), false));
-    const [params] = await readParamsRows(p);
-    p.dispose();
-    const strip = sampleStrip(data.source(0), paramsToMatrix(params), templateImg);
+    const smp = await trainingSample(model, data.get(0).loc, data.source(0), templateImg, frame);
     mkdirSync(samplesDir, { recursive: true });
     const path = join(samplesDir, `step-${String(trainer.step).padStart(6, '0')}.png`);
-    writeFileSync(path, encodePng(strip));
+    writeFileSync(path, encodePng(sideBySide([smp.input, smp.aligned, smp.template])));
     samples.push(path);
   };
 
@@ -321,40 +356,26 @@ export async function trainCommand(opts: TrainOptions): Promise<TrainResult> {
   const status = new StatusLine(sink);
   const meter = new RateMeter(30_000);
   meter.mark(trainer.step);
-  const reports: StepReport[] = [];
-  const ckEvery = opts.checkpointEvery ?? 250;
-  const sampleEvery = opts.sampleEvery ?? 100;
   let interrupted = false;
   const t0 = performance.now();
   try {
-    if (trainer.step === 0 && sampleEvery > 0) await writeSample();
-    while (trainer.step < total) {
-      if (opts.signal?.aborted) { interrupted = true; break; }
-      const idx = trainer.batchFor(data.size);
-      const r = await trainer.trainOn(idx.map((i) => (targets?.[i] ? { ...data.get(i), target: targets[i] } : data.get(i))));
-      reports.push(r);
-      appendFileSync(logPath, `${JSON.stringify({
-        step: r.step, loss: r.loss, parts: r.parts, lr: r.lr, gradNorm: r.gradNorm, ms: Math.round(r.ms * 10) / 10,
-        skipped: r.skipped, elapsed_s: Math.round((performance.now() - t0) / 100) / 10,
-      })}\n`);
-      meter.mark(trainer.step);
-      const rate = meter.rate();
-      const parts = Object.entries(r.parts).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(' ');
-      status.update(`step ${trainer.step}/${total}  loss ${r.loss.toFixed(4)}${Object.keys(r.parts).length > 1 ? ` (${parts})` : ''}`
-        + `  lr ${r.lr.toExponential(1)}  ${rate > 0 ? rate.toFixed(2) : '-'} steps/s  ETA ${formatDuration(meter.eta(total - trainer.step))}`
-        + `${r.skipped ? '  [skipped: non-finite]' : ''}`, trainer.step === total);
-      if (r.skipped) status.message(`warning: step ${r.step} had a non-finite loss or gradient; the update was skipped`);
-      opts.onStep?.(r);
-      if (sampleEvery > 0 && trainer.step % sampleEvery === 0) await writeSample();
-      if (ckEvery > 0 && trainer.step % ckEvery === 0 && trainer.step < total) await saveCheckpoint();
-    }
+    const outcome = await runTraining(trainer, films, { until: total, sampleEvery: opts.sampleEvery ?? 100, checkpointEvery: opts.checkpointEvery ?? 250 }, {
+      beforeStep: () => !opts.signal?.aborted,
+      onStep: (r) => {
+        reports.push(r);
+        appendFileSync(logPath, `${JSON.stringify(logLine(r, t0))}\n`);
+        meter.mark(trainer.step);
+        status.update(statusLine(r, trainer.step, total, meter), trainer.step === total);
+        if (r.skipped) status.message(`warning: step ${r.step} had a non-finite loss or gradient; the update was skipped`);
+        opts.onStep?.(r);
+      },
+      onSample: writeSample,
+      onCheckpoint: saveCheckpoint,
+    });
+    interrupted = outcome.stopped;
     status.done();
     await saveCheckpoint();
-    if (sampleEvery > 0 && trainer.step % sampleEvery !== 0) await writeSample();
-    if (!interrupted) {
-      const art = await serializeModel(model, { float16: opts.float16, metadata: { trainedSteps: trainer.step, loss: spec, template: templatePath } });
-      await writeFolderAtomic(modelOut, withTemplate(modelFiles(art)));
-    }
+    if (!interrupted) await writeFolderAtomic(modelOut, await modelFolderFiles(model, { float16: opts.float16, metadata: metadata(), template: tmpl.bytes }));
   } finally {
     data.close();
     trainer.dispose();
@@ -374,7 +395,7 @@ export async function trainCommand(opts: TrainOptions): Promise<TrainResult> {
 export const TRAIN_OPTIONS: OptionSpecs = {
   images: { type: 'string', required: true, meta: 'DIR', help: 'folder of training films (searched recursively)' },
   out: { type: 'string', required: true, meta: 'DIR', alias: 'o', help: 'run folder: train.jsonl, samples/, checkpoint/, model/' },
-  template: { type: 'string', meta: 'PNG', help: 'canonical chest to align to (default models/canonical-chest.png)' },
+  template: { type: 'string', meta: 'PNG', help: 'template to align to (default: the --init model\'s template.png, else models/canonical-chest.png)' },
   steps: { type: 'int', meta: 'N', default: 1000, help: 'total steps (the learning rate decays linearly over them)' },
   batch: { type: 'int', meta: 'N', default: 8, help: 'films per step' },
   lr: { type: 'number', meta: 'LR', default: 1e-4, help: 'AdamW learning rate at step 0' },

@@ -1,6 +1,6 @@
 import { createContext, useContext } from 'react';
 import { useStore } from 'zustand';
-import type { Workbench } from './controller';
+import type { Workbench } from './workbench';
 import type { Actions, AppState, AppStore } from './store';
 
 export interface AppContextValue {

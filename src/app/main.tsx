@@ -2,7 +2,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
 import { AppContext } from './context';
-import { Workbench, type Platform } from './controller';
+import { Workbench, type Platform } from './workbench';
 import { createAppStore } from './store';
 import { PortRunner, workerPort } from './worker/runner';
 import { backendOrder } from './backend-order';

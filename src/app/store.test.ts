@@ -47,6 +47,20 @@ describe('store', () => {
     expect(visibleIds(store.getState(), 0.5)).toEqual(['d', 'e', 'b', 'a', 'c']);
   });
 
+  it('drops every result in a new generation (invalidated or cleared); the fine-tune form asks for the "adapt" preset', () => {
+    const store = createAppStore();
+    const s = () => store.getState();
+    expect(s().form.preset).toBe('adapt');
+    expect(s().alignment.generation).toBe(0);
+    s().imagesQueued([{ id: 'a', name: 'a.png', bytes: 1, status: 'ready' }], []);
+    s().imagesPatched([{ id: 'a', result: result(0.2) }]);
+    s().resultsInvalidated('weights');
+    expect(s().images.byId.a.result).toBeUndefined();
+    expect(s().alignment).toMatchObject({ generation: 1, invalidatedBy: 'weights' });
+    s().imagesCleared();
+    expect(s().alignment).toMatchObject({ generation: 2, invalidatedBy: 'cleared' });
+  });
+
   it('keeps at most four notices', () => {
     const store = createAppStore();
     for (let i = 0; i < 10; i++) store.getState().notify('info', `n${i}`);

@@ -2,12 +2,13 @@
  * The one store every panel renders from. Updates are named (imagesDecoded,
  * trainingStep, …) so a change in the UI can be traced to the flow that made
  * it; they are plain state transitions, and the flows that call them live in
- * controller.ts. Vanilla zustand, so Node tests drive it without React.
+ * flows/ (one file per user action). Vanilla zustand, so Node tests drive it
+ * without React.
  */
 import { createStore } from 'zustand/vanilla';
 import type {
   AffineMatrix, AffineParams, BackendState, Box, CheckResult, FilmDoubt, ModelInfo, Size, StepPoint, TemplateInfo, TrainResult,
-  TrainSettings,
+  TrainPreset, TrainSettings, ViewResult,
 } from './worker/protocol';
 
 export type Tab = 'images' | 'aligned' | 'template' | 'finetune' | 'export' | 'backend';
@@ -47,19 +48,11 @@ export type SortKey = 'order' | 'name' | 'worst' | 'best' | 'doubtful';
 export type FilterKey = 'all' | 'poor' | 'unaligned';
 export type CompareMode = 'side' | 'blend' | 'slider';
 
-export interface ViewState {
-  id: string;
-  name: string;
-  width: number;
-  height: number;
-  frame: Size;
-  params: AffineParams;
-  score: number;
+/** The compare view: the worker's ViewResult with its PNGs as object URLs. */
+export type ViewState = Pick<ViewResult, 'id' | 'name' | 'width' | 'height' | 'frame' | 'params' | 'score' | 'initialGray' | 'alignedGray'> & {
   initialUrl: string;
   alignedUrl: string;
-  initialGray: Uint8Array;
-  alignedGray: Uint8Array;
-}
+};
 
 export interface SampleItem {
   step: number;
@@ -69,11 +62,18 @@ export interface SampleItem {
   templateUrl: string;
 }
 
-export type TrainForm = Omit<TrainSettings, 'ids'>;
+export type { TrainPreset };
+
+/** The fine-tune form, spread into the train call's settings; `preset`: which recipe ("adapt" by default). */
+export type TrainForm = Omit<TrainSettings, 'ids' | 'preset'> & { preset: TrainPreset };
+
+/** Why every alignment result was dropped (flows/results.ts; `cleared`: the films themselves were removed). */
+export type StaleReason = 'weights' | 'template' | 'backend' | 'refine' | 'training' | 'user' | 'cleared';
 
 export interface TrainingState {
   status: 'idle' | 'preparing' | 'running' | 'paused' | 'stopping';
-  prepared: { done: number; total: number };
+  /** `teacher`: refining the model's frames on the films (preset "adapt"), after `films`. */
+  prepared: { done: number; total: number; phase: 'films' | 'teacher' };
   /** Steps planned for the current run, and done so far in it. */
   total: number;
   done: number;
@@ -97,7 +97,16 @@ export interface AppState {
   images: { order: string[]; byId: Record<string, ImageItem> };
   skipped: string[];
   loading: { running: boolean; done: number; total: number };
-  alignment: { running: boolean; done: number; total: number; refine: number; last?: { count: number; ms: number; backend: string; cancelled: boolean } };
+  alignment: {
+    running: boolean; done: number; total: number; refine: number;
+    last?: { count: number; ms: number; backend: string; cancelled: boolean };
+    /**
+     * The results' generation: bumped whenever every result is dropped (resultsInvalidated, imagesCleared).
+     * An alignment keeps the generation it started in; its events from an older one are dropped.
+     */
+    generation: number;
+    invalidatedBy?: StaleReason;
+  };
   gallery: { sort: SortKey; filter: FilterKey; selectedId: string | null; mode: CompareMode; against: 'template' | 'initial'; outline: boolean };
   view: ViewState | null;
   viewError: string | null;
@@ -123,6 +132,7 @@ export const DEFAULT_FORM: TrainForm = {
   perceptual: 'builtin',
   maxImages: 500,
   sampleEvery: 100,
+  preset: 'adapt',
 };
 
 export function initialState(): AppState {
@@ -137,14 +147,14 @@ export function initialState(): AppState {
     images: { order: [], byId: {} },
     skipped: [],
     loading: { running: false, done: 0, total: 0 },
-    alignment: { running: false, done: 0, total: 0, refine: 0 },
+    alignment: { running: false, done: 0, total: 0, refine: 0, generation: 0 },
     gallery: { sort: 'order', filter: 'all', selectedId: null, mode: 'side', against: 'template', outline: true },
     view: null,
     viewError: null,
     mean: null,
     meanProgress: null,
     form: { ...DEFAULT_FORM, frame: { ...DEFAULT_FORM.frame } },
-    training: { status: 'idle', prepared: { done: 0, total: 0 }, total: 0, done: 0, points: [], stepTimes: [], samples: [] },
+    training: { status: 'idle', prepared: { done: 0, total: 0, phase: 'films' }, total: 0, done: 0, points: [], stepTimes: [], samples: [] },
     exporting: { kind: null, done: 0, total: 0 },
     exportOptions: { resolution: 'frame', bitDepth: 8 },
     vgg: null,
@@ -189,7 +199,8 @@ export function createAppStore() {
       loadingDone: () => set((s) => ({ loading: { ...s.loading, running: false } })),
       imagesCleared: () => set((s) => ({
         images: { order: [], byId: {} }, skipped: [], view: null, viewError: null,
-        gallery: { ...s.gallery, selectedId: null }, alignment: { ...s.alignment, running: false, done: 0, total: 0 },
+        gallery: { ...s.gallery, selectedId: null },
+        alignment: { ...s.alignment, running: false, done: 0, total: 0, generation: s.alignment.generation + 1, invalidatedBy: 'cleared' },
       })),
       failedDismissed: () => set((s) => {
         const keep = s.images.order.filter((id) => s.images.byId[id].status !== 'failed');
@@ -202,14 +213,17 @@ export function createAppStore() {
       alignmentProgress: (done) => set((s) => ({ alignment: { ...s.alignment, done } })),
       alignmentFinished: (last) => set((s) => ({ alignment: { ...s.alignment, running: false, last } })),
       refineChanged: (refine) => set((s) => ({ alignment: { ...s.alignment, refine } })),
-      resultsInvalidated: () => set((s) => {
+      resultsInvalidated: (reason) => set((s) => {
         const byId: Record<string, ImageItem> = {};
         for (const id of s.images.order) {
           const { result: _r, ...rest } = s.images.byId[id];
           void _r;
           byId[id] = rest;
         }
-        return { images: { order: s.images.order, byId }, view: null };
+        return {
+          images: { order: s.images.order, byId }, view: null,
+          alignment: { ...s.alignment, generation: s.alignment.generation + 1, invalidatedBy: reason },
+        };
       }),
 
       gallerySet: (p) => set((s) => ({ gallery: { ...s.gallery, ...p } })),
@@ -221,7 +235,7 @@ export function createAppStore() {
       meanBoxChanged: (box) => set((s) => (s.mean ? { mean: { ...s.mean, box } } : {})),
 
       formChanged: (p) => set((s) => ({ form: { ...s.form, ...p } })),
-      trainingPreparing: (done, total) => patchTraining({ status: 'preparing', prepared: { done, total }, error: undefined }),
+      trainingPreparing: (done, total, phase = 'films') => patchTraining({ status: 'preparing', prepared: { done, total, phase }, error: undefined }),
       trainingStarted: (total) => patchTraining({ status: 'running', total, done: 0, stepTimes: [], last: undefined, error: undefined }),
       trainingSteps: (points, times) => set((s) => ({
         training: {
@@ -271,7 +285,8 @@ export interface Actions {
   alignmentProgress(done: number): void;
   alignmentFinished(last: AppState['alignment']['last']): void;
   refineChanged(iterations: number): void;
-  resultsInvalidated(): void;
+  /** Every result is stale: drop them (and the compare view) and start a new generation. */
+  resultsInvalidated(reason: StaleReason): void;
   gallerySet(p: Partial<AppState['gallery']>): void;
   viewLoaded(view: ViewState): void;
   viewFailed(error: string): void;
@@ -279,7 +294,7 @@ export interface Actions {
   meanBuilt(mean: AppState['mean']): void;
   meanBoxChanged(box: Box): void;
   formChanged(p: Partial<TrainForm>): void;
-  trainingPreparing(done: number, total: number): void;
+  trainingPreparing(done: number, total: number, phase?: 'films' | 'teacher'): void;
   trainingStarted(total: number): void;
   trainingSteps(points: StepPoint[], times: number[]): void;
   trainingSample(sample: SampleItem): void;

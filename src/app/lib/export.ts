@@ -1,30 +1,6 @@
 
 export { CONVENTION, CSV_HEADER, transformsCsv, transformsJson, type TransformEntry } from '../../engine/export/transforms-file';
 
-/**
- * Zip entry names for aligned PNGs: the input's path with its extension
- * replaced by .png, characters that are unsafe in archive paths replaced, and
- * a numeric suffix where two inputs would collide (a.dcm and a.png both → a.png).
- */
-export function alignedPngNames(names: readonly string[], folder = 'aligned'): string[] {
-  const used = new Set<string>();
-  return names.map((n) => {
-    const parts = n.split(/[\\/]+/).filter((p) => p && p !== '.' && p !== '..').map(safeSegment);
-    const file = parts.pop() ?? 'image';
-    const stem = file.replace(/\.(png|jpe?g|dcm|dicom|ima)$/i, '') || 'image';
-    const dir = [folder, ...parts].join('/');
-    let candidate = `${dir}/${stem}.png`;
-    for (let k = 2; used.has(candidate.toLowerCase()); k++) candidate = `${dir}/${stem}-${k}.png`;
-    used.add(candidate.toLowerCase());
-    return candidate;
-  });
-}
-
-function safeSegment(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u001f<>:"|?*]/g, '_');
-}
-
 export const EXPORT_README = `Aligned chest X-rays exported by cxr-align.
 
 aligned/          the films warped into the model's frame (or kept at their own size)

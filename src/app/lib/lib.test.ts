@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { deepestBatchNormCount, MIN_BATCH_NORM_COUNT } from './batch-norm';
-import { alignedPngNames, CSV_HEADER, transformsCsv, transformsJson } from './export';
+import { CSV_HEADER, transformsCsv, transformsJson } from './export';
 import { isSidecar, splitSidecars } from './files';
 import { describeParams, formatBytes, formatDuration, formatMs } from './format';
 import { displayFrame, fitWithin, fromBytes, thumbFrame, toBytes } from './geometry';
@@ -85,11 +85,6 @@ describe("export files (the CLI's format)", () => {
     expect(csv[0]).toBe(CSV_HEADER);
     expect(CSV_HEADER).toBe('path,a,b,c,d,e,f,tx,ty,sx,sy,theta,width,height');
     expect(csv[1]).toBe('"a,b.png",1,0,0.1,0,1,-0.2,0.1,-0.2,1,1,0,512,400');
-  });
-  it('PNG names keep folders, drop unsafe parts and never collide', () => {
-    expect(alignedPngNames(['p1/a.dcm', 'p1/a.png', 'A.PNG', '../x.jpg', 'noext'])).toEqual([
-      'aligned/p1/a.png', 'aligned/p1/a-2.png', 'aligned/A.png', 'aligned/x.png', 'aligned/noext.png',
-    ]);
   });
 });
 

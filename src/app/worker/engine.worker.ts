@@ -7,9 +7,9 @@
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import { WorkbenchCore } from './core';
+import { engineHandlers } from './handlers';
+import type { ToCallee } from '../../rpc/index';
 import { Dispatcher } from './dispatcher';
-import type { FromWorker, ToWorker } from './protocol';
 import { IdbWeightStore, MemoryWeightStore } from './weight-store';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -35,7 +35,7 @@ async function fetchAsset(path: string): Promise<Uint8Array | null> {
   return new Uint8Array(await res.arrayBuffer());
 }
 
-const core = new WorkbenchCore({
+const handlers = engineHandlers({
   fetchAsset,
   weightStore: typeof indexedDB !== 'undefined' ? new IdbWeightStore() : new MemoryWeightStore(),
   wasmPaths: {
@@ -45,5 +45,5 @@ const core = new WorkbenchCore({
   },
 });
 
-const dispatcher = new Dispatcher(core.handlers(), (msg: FromWorker, transfer?: Transferable[]) => self.postMessage(msg, transfer ?? []));
-self.onmessage = (e: MessageEvent<ToWorker>) => dispatcher.receive(e.data);
+const dispatcher = new Dispatcher(handlers, (msg, transfer) => self.postMessage(msg, transfer ?? []));
+self.onmessage = (e: MessageEvent<ToCallee>) => dispatcher.receive(e.data);

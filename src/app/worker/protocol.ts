@@ -9,6 +9,8 @@
 import type { AffineMatrix, AffineParams, Size } from '../../engine/affine/affine';
 import type { BackendName } from '../../engine/backend/backends';
 import type { Box } from '../../engine/canonical/canonical';
+import type { PresetName } from '../../engine/train/presets';
+import type { StepPoint } from '../../engine/weights/model-folder';
 
 export type { AffineMatrix, AffineParams, BackendName, Box, Size };
 
@@ -173,8 +175,17 @@ export type TemplateRequest =
 
 export type LossChoice = 'lncc' | 'perceptual';
 
+/**
+ * "adapt" (Adapt to my films): teacher matrices from refining the current
+ * model on the films, then teacher + consistency + border bands, the shipped
+ * model's own recipe (engine PRESETS). "similarity": `loss` alone.
+ */
+export type TrainPreset = PresetName;
+
 export interface TrainSettings {
   ids: string[];
+  /** Absent = "similarity" (what clients before the presets sent). */
+  preset?: TrainPreset;
   steps: number;
   batchSize: number;
   lr: number;
@@ -192,17 +203,11 @@ export interface TrainSettings {
   sampleEvery: number;
 }
 
-export interface StepPoint {
-  step: number;
-  loss: number;
-  parts: Record<string, number>;
-  lr: number;
-  ms: number;
-  skipped: boolean;
-}
+export type { StepPoint };
 
 export type TrainEvent =
-  | { kind: 'preparing'; done: number; total: number }
+  /** `films`: decoding and reducing the films; `teacher`: refining the current model's matrices on them (preset "adapt"). */
+  | { kind: 'preparing'; phase?: 'films' | 'teacher'; done: number; total: number }
   | { kind: 'started'; total: number; images: number; model: ModelInfo }
   | { kind: 'step'; point: StepPoint; total: number }
   | { kind: 'sample'; step: number; name: string; input: Uint8Array; aligned: Uint8Array; template: Uint8Array }
@@ -295,7 +300,6 @@ export interface Api {
   resetWeights: { req: Record<string, never>; res: ModelChange; progress: never };
   loadVgg: { req: { files: NamedBytes[] }; res: { description: string }; progress: never };
   memory: { req: Record<string, never>; res: MemoryInfo; progress: never };
-  control: { req: { target: number; action: Control }; res: { found: boolean }; progress: never };
 }
 
 export type Method = keyof Api;
@@ -303,12 +307,4 @@ export type Req<M extends Method> = Api[M]['req'];
 export type Res<M extends Method> = Api[M]['res'];
 export type Progress<M extends Method> = Api[M]['progress'];
 
-export type ToWorker = { [M in Method]: { type: 'call'; id: number; method: M; params: Req<M> } }[Method];
-
-export type FromWorker =
-  | { type: 'progress'; id: number; event: unknown }
-  | { type: 'result'; id: number; value: unknown }
-  | { type: 'error'; id: number; message: string };
-
-/** Calls that only read state or answer quickly; they run even while a long call is in progress. */
-export const IMMEDIATE_METHODS: ReadonlySet<Method> = new Set<Method>(['view', 'memory', 'control', 'demo']);
+export const IMMEDIATE_METHODS: readonly Method[] = ['view', 'memory', 'demo'];

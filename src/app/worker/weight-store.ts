@@ -12,6 +12,8 @@ export interface SavedWeights {
   kind: Extract<ModelKind, 'fine-tuned' | 'loaded'>;
   label: string;
   savedAt: string;
+  /** The template the weights were trained to match (template.png of the model folder). */
+  template?: Uint8Array;
 }
 
 export interface WeightStore {
@@ -23,7 +25,7 @@ export interface WeightStore {
 export class MemoryWeightStore implements WeightStore {
   private saved: SavedWeights | null = null;
   async load() { return this.saved; }
-  async save(w: SavedWeights) { this.saved = { ...w, weightData: w.weightData.slice() }; }
+  async save(w: SavedWeights) { this.saved = { ...w, weightData: w.weightData.slice(), template: w.template?.slice() }; }
   async clear() { this.saved = null; }
 }
 

@@ -3,6 +3,7 @@ import { matrixToParams, type AffineMatrix, type AffineParams, type Size } from 
 import type { GrayImage } from '../io/gray-image';
 import { paramsToTheta, readParamsRows, type AlignmentModel } from '../models/stn/stn';
 import { outputMatrix } from '../models/stn/output-matrix';
+import type { StnConfig } from '../models/stn/config';
 import { refineBatch } from './refine';
 import { warpAffine } from '../sampler/warp';
 import { grayToTensor, locInput, tensorToGray, warpSource } from './prepare';
@@ -15,19 +16,33 @@ export interface AlignResult {
   aligned: GrayImage;
 }
 
-/** Predict (tx, ty, sx, sy, θ) for films, `batchSize` at a time. */
-export async function predictParams(model: AlignmentModel, images: GrayImage[], batchSize = 8): Promise<AffineParams[]> {
+/**
+ * Align stage 1: the network's (tx, ty, sx, sy, θ) from encoder inputs
+ * (`locInput` of each film at the model's locSize), `batchSize` at a time.
+ * These are the raw parameters: they map the matched region, before the
+ * model's output-frame margin.
+ */
+export async function predictFromLocs(model: AlignmentModel, locs: readonly Float32Array[], batchSize = 8): Promise<AffineParams[]> {
   const L = model.config.locSize;
   const out: AffineParams[] = [];
-  for (let i = 0; i < images.length; i += batchSize) {
-    const chunk = images.slice(i, i + batchSize);
+  for (let i = 0; i < locs.length; i += batchSize) {
+    const chunk = locs.slice(i, i + batchSize);
     const buf = new Float32Array(chunk.length * L * L);
-    chunk.forEach((im, k) => buf.set(locInput(im, L), k * L * L));
+    chunk.forEach((l, k) => {
+      if (l.length !== L * L) throw new Error(`an encoder input has ${l.length} values, the model's ${L}x${L} input needs ${L * L}`);
+      buf.set(l, k * L * L);
+    });
     const p = tf.tidy(() => model.predictParams(tf.tensor4d(buf, [chunk.length, L, L, 1])));
-    out.push(...await readParamsRows(p));
-    p.dispose();
+    try {
+      out.push(...await readParamsRows(p));
+    } finally { p.dispose(); }
   }
   return out;
+}
+
+/** Stage 1 from whole films. */
+export async function predictParams(model: AlignmentModel, images: readonly GrayImage[], batchSize = 8): Promise<AffineParams[]> {
+  return predictFromLocs(model, images.map((im) => locInput(im, model.config.locSize)), batchSize);
 }
 
 /** Warp one film with a matrix into a frame of any size (the export path). */
@@ -43,27 +58,66 @@ export interface RefineSettings {
   /** The template the model was trained to match (the lung-box region, before the frame margin). */
   template: GrayImage;
   iterations: number;
+  /** Long side of the refinement frame (default 128). */
   size?: number;
 }
 
 /**
- * Predict (and optionally refine) the matrices of films, without warping:
- * what evaluation and transform export need.
+ * Align stage 2: test-time refinement of the raw parameters against the
+ * template, within the model's own scale bounds, `batchSize` films at a time
+ * (a batch is refined together: cheaper per film, same result).
  */
-export async function predictMatrices(model: AlignmentModel, images: GrayImage[], batchSize = 8, refine?: RefineSettings): Promise<AffineMatrix[]> {
-  let params = await predictParams(model, images, batchSize);
-  if (refine && refine.iterations > 0) {
-    const refined: AffineParams[] = [];
-    const opts = { iterations: refine.iterations, size: refine.size, minScale: model.config.bounds.scale[0], maxScale: model.config.bounds.scale[1] };
-    for (let i = 0; i < images.length; i += batchSize) {
-      refined.push(...await refineBatch(images.slice(i, i + batchSize), refine.template, params.slice(i, i + batchSize), opts));
-    }
-    params = refined;
+export async function refineForModel(model: AlignmentModel, films: readonly GrayImage[], params: readonly AffineParams[], refine: RefineSettings | undefined, batchSize = 8): Promise<AffineParams[]> {
+  if (!refine || refine.iterations <= 0) return params.map((p) => [...p] as AffineParams);
+  const [minScale, maxScale] = model.config.bounds.scale;
+  const opts = { iterations: refine.iterations, size: refine.size, minScale, maxScale };
+  const out: AffineParams[] = [];
+  for (let i = 0; i < films.length; i += batchSize) {
+    out.push(...await refineBatch(films.slice(i, i + batchSize), refine.template, params.slice(i, i + batchSize), opts));
   }
-  return params.map((p) => outputMatrix(model.config, p));
+  return out;
 }
 
-/** Predict and warp: the one call the CLI and the workbench use per batch. */
+/** Align stage 3: the matrices a model exports (its output-frame margin applied). */
+export function outputMatrices(config: Pick<StnConfig, 'margin'>, params: readonly AffineParams[]): AffineMatrix[] {
+  return params.map((p) => outputMatrix(config, p));
+}
+
+export interface BatchMatrices {
+  /** The network's own raw parameters. */
+  network: AffineParams[];
+  /** After refinement (the network's when refinement is off). */
+  raw: AffineParams[];
+  /** What is exported and warped with: `raw` with the output margin. */
+  matrices: AffineMatrix[];
+}
+
+/**
+ * Stages 1–3 for a batch: encoder inputs → network → (refinement, which needs
+ * the films) → output matrices. Both hosts call this; stage 4 is the warp,
+ * done where the pixels are (warpImage on the backend, warpImageHost off it).
+ */
+export async function alignMatrices(model: AlignmentModel, locs: readonly Float32Array[], opts: { films?: readonly GrayImage[]; refine?: RefineSettings; batchSize?: number } = {}): Promise<BatchMatrices> {
+  const batchSize = opts.batchSize ?? 8;
+  const network = await predictFromLocs(model, locs, batchSize);
+  let raw = network;
+  if (opts.refine && opts.refine.iterations > 0) {
+    if (!opts.films || opts.films.length !== locs.length) throw new Error('refinement needs the films beside their encoder inputs');
+    raw = await refineForModel(model, opts.films, network, opts.refine, batchSize);
+  }
+  return { network, raw, matrices: outputMatrices(model.config, raw) };
+}
+
+/**
+ * Predict (and optionally refine) the matrices of whole films, without
+ * warping: what evaluation and transform export need.
+ */
+export async function predictMatrices(model: AlignmentModel, images: readonly GrayImage[], batchSize = 8, refine?: RefineSettings): Promise<AffineMatrix[]> {
+  const locs = images.map((im) => locInput(im, model.config.locSize));
+  return (await alignMatrices(model, locs, { films: images, refine, batchSize })).matrices;
+}
+
+/** All four stages for whole films in memory (tests, scripts). */
 export async function alignImages(model: AlignmentModel, images: GrayImage[], frame: Size = model.config.frame, batchSize = 8, refine?: RefineSettings): Promise<AlignResult[]> {
   const matrices = await predictMatrices(model, images, batchSize, refine);
   const results: AlignResult[] = [];

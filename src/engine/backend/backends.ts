@@ -1,11 +1,9 @@
 import * as tf from '../tf';
+import { hostNavigator } from '../host';
 import { watchDevice } from './device-guard';
 import { applyWebGpuLimits } from './webgpu-limits';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
-
-/** The order the workbench tries; Node has only the last two. */
-export const BACKEND_PREFERENCE: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
 
 export interface BackendOptions {
   /** Where the browser fetches tfjs-backend-wasm's .wasm binaries (Node finds them itself). */
@@ -52,7 +50,7 @@ async function loadBackend(name: BackendName, opts: BackendOptions): Promise<voi
         // The build's C side caps its pool at half of emscripten_num_logical_cores(), which reads
         // navigator.hardwareConcurrency (it assumes two hyperthreads a core): report twice the
         // threads asked for, before the module starts, so the pool gets exactly those.
-        const nav = (globalThis as { navigator?: object }).navigator;
+        const nav = hostNavigator();
         if (nav && typeof (nav as { hardwareConcurrency?: number }).hardwareConcurrency === 'number') {
           Object.defineProperty(nav, 'hardwareConcurrency', { value: 2 * opts.wasmThreads, configurable: true });
         }

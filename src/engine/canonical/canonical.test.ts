@@ -1,23 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalFromMean, growBox, MeanImageBuilder, parseBox, proposeLungBox } from './canonical';
-import type { GrayImage } from '../io/gray-image';
+import { syntheticChest as engineChest } from '../image/synthetic-chest';
 
-/** A synthetic chest: bright body, two dark elliptical lungs either side of a bright mediastinum. */
-function syntheticChest(w = 128, h = 128): GrayImage {
-  const data = new Float32Array(w * h);
-  for (let i = 0; i < h; i++) {
-    for (let j = 0; j < w; j++) {
-      const x = j / w; const y = i / h;
-      let v = x > 0.1 && x < 0.9 ? 0.7 : 0.1; // body vs air
-      for (const cx of [0.32, 0.68]) {
-        const d = ((x - cx) / 0.14) ** 2 + ((y - 0.45) / 0.3) ** 2;
-        if (d < 1) v = 0.25;
-      }
-      data[i * w + j] = v;
-    }
-  }
-  return { width: w, height: h, data };
-}
+/** The engine's one synthetic chest (lungs span x ≈ 0.18–0.82, y ≈ 0.15–0.75), smooth (seed 0). */
+const syntheticChest = (width = 128, height = 128) => engineChest({ width, height });
 
 describe('canonical chest', () => {
   it('the mean of identical films is the film', () => {

@@ -6,6 +6,7 @@ import { paramsToTheta } from '../models/stn/stn';
 import { warpAffine } from '../sampler/warp';
 import { CANVAS_SCALE } from './metrics';
 import type { Aligner } from './evaluate';
+import { performance } from '../host';
 
 /**
  * The affine ceiling: what the best five-parameter aligner could reach on

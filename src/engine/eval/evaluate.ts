@@ -8,6 +8,7 @@ import type { Probe } from './probes';
 import { drawPerturbation } from './perturbation';
 import { CONTENT_CANVAS, contentSeed, drawContentMove, embedding, type Embedding } from './content';
 import { canvasMatrix, CANVAS_SCALE, cutFraction, frameDisagreementPx, frameRegion, groupDice, pairwiseDice, toBitMask, type BitMask } from './metrics';
+import { performance } from '../host';
 
 export { drawPerturbation };
 

@@ -3,3 +3,8 @@ export { AdamW, linearDecay, DEFAULT_ADAMW, type AdamWSettings } from './adamw';
 export { drawAugment, DEFAULT_AUGMENT, type AugmentSettings, type AugmentDraw } from './augment';
 export { makeBatch, disposeBatch, batchIndices, stepRng, type TrainingImage, type TrainingBatch, type TrainingGeometry } from './batch';
 export { Trainer, defaultTrainerSettings, type TrainerSettings, type StepReport } from './trainer';
+export { runTraining, type FilmSet, type RunHooks, type RunOutcome, type RunPlan } from './run';
+export { prepareTrainingFilm, trainingSource } from './prepare-film';
+export { sideBySide, trainingSample, type TrainingSample } from './sample-strip';
+export { teacherMatrices, type TeacherOptions } from './teacher';
+export { PRESETS, type PresetName, type PresetRecipe } from './presets';

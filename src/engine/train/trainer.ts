@@ -8,6 +8,7 @@ import { composeTheta, warpAffine } from '../sampler/warp';
 import { AdamW, linearDecay } from './adamw';
 import { DEFAULT_AUGMENT, type AugmentSettings } from './augment';
 import { batchIndices, disposeBatch, makeBatch, stepRng, type TrainingImage } from './batch';
+import { performance } from '../host';
 
 export interface TrainerSettings {
   /** Planned steps: the learning rate decays linearly over them. */

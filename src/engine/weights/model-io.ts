@@ -2,6 +2,7 @@ import * as tf from '../tf';
 import { AlignmentModel } from '../models/stn/stn';
 import { validateStnConfig, type StnConfig } from '../models/stn/config';
 import { encodeFloat16 } from './float16';
+import { TextDecoder, TextEncoder } from '../host';
 
 /**
  * cxr-align's model files are tfjs's weights format: a model.json whose

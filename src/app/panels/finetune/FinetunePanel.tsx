@@ -5,7 +5,8 @@ import { useApp, useWorkbench } from '../../context';
 import { formatDuration } from '../../lib/format';
 import { etaSeconds, stepsPerSecond } from '../../lib/series';
 import type { TrainForm } from '../../store';
-import type { LossChoice } from '../../worker/protocol';
+import type { LossChoice, TrainPreset } from '../../worker/protocol';
+import { PRESET_TEXT } from './presets';
 import { deepestBatchNormCount, MIN_BATCH_NORM_COUNT } from '../../lib/batch-norm';
 import { LossChart } from './LossChart';
 import { TrainFailureNote } from './TrainFailureNote';
@@ -64,6 +65,15 @@ export function FinetunePanel() {
             </p>
           ) : null}
           <div className="form-row">
+            <span className="field-label">Recipe</span>
+            <Segmented<TrainPreset> label="Recipe" value={form.preset} onChange={(preset) => !running && change({ preset })} testId="preset" options={[
+              { value: 'adapt', label: PRESET_TEXT.adapt.label, title: PRESET_TEXT.adapt.title },
+              { value: 'similarity', label: PRESET_TEXT.similarity.label, title: PRESET_TEXT.similarity.title },
+            ]} />
+          </div>
+          <p className="muted small" data-testid="preset-note">{PRESET_TEXT[form.preset].note}</p>
+          {form.preset === 'similarity' ? (<>
+          <div className="form-row">
             <span className="field-label">Loss</span>
             <Segmented<LossChoice> label="Loss" value={form.loss} onChange={(loss) => !running && change({ loss })} testId="loss" options={[
               { value: 'lncc', label: 'Local NCC', title: 'windowed normalized cross-correlation with the template (default)' },
@@ -86,6 +96,7 @@ export function FinetunePanel() {
               </div>
             </div>
           ) : null}
+          </>) : null}
           <label className="inline check"><input type="checkbox" checked={form.augment} disabled={running} onChange={(e) => change({ augment: e.target.checked })} data-testid="augment" /> Augmentation (random shifts, zoom, tilt, brightness/contrast)</label>
           <div className="row gap controls">
             {training.status === 'idle' ? (
@@ -104,7 +115,7 @@ export function FinetunePanel() {
 
         <Card title="Progress" testId="train-progress">
           <div className="stats">
-            <div className="stat"><span className="stat-label">Status</span><span className="stat-value" data-testid="train-status">{training.status === 'preparing' ? `preparing ${training.prepared.done}/${training.prepared.total}` : training.status}</span></div>
+            <div className="stat"><span className="stat-label">Status</span><span className="stat-value" data-testid="train-status">{training.status === 'preparing' ? `${training.prepared.phase === 'teacher' ? 'teacher' : 'preparing'} ${training.prepared.done}/${training.prepared.total}` : training.status}</span></div>
             <div className="stat"><span className="stat-label">Step</span><span className="stat-value" data-testid="train-step">{training.done} / {training.total || form.steps}</span></div>
             <div className="stat"><span className="stat-label">Steps/s</span><span className="stat-value">{rate ? rate.toFixed(2) : '—'}</span></div>
             <div className="stat"><span className="stat-label">ETA</span><span className="stat-value">{training.status === 'running' ? formatDuration(eta) : '—'}</span></div>

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { unzipSync, strFromU8 } from 'fflate';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../testing/shared-data';
-import { IDENTITY_LABEL, WorkbenchCore } from './core';
+import { engineHandlers, IDENTITY_LABEL } from './handlers';
 import { inProcessRunner } from './in-process';
 import type { LoadEvent, Progress, TrainEvent } from './protocol';
 import type { PortRunner } from './runner';
@@ -46,7 +46,7 @@ async function collect<M extends 'addFiles' | 'align' | 'doubts' | 'train' | 'ex
 }
 
 beforeAll(async () => {
-  runner = inProcessRunner(new WorkbenchCore({ fetchAsset: fetchWithoutDefaultModel, weightStore: store }).handlers());
+  runner = inProcessRunner(engineHandlers({ fetchAsset: fetchWithoutDefaultModel, weightStore: store }));
   const init = await runner.call('init', { order: ['wasm'] }).done;
   expect(init.backend.active).toBe('wasm');
   expect(init.model.label).toBe(IDENTITY_LABEL);
@@ -228,8 +228,12 @@ describe('workbench core through the protocol', () => {
     expect(name).toMatch(/\.zip$/);
     const inside = unzipSync(bytes);
     const manifest = JSON.parse(strFromU8(inside['model.json'])).weightsManifest[0].paths as string[];
-    expect(Object.keys(inside).sort()).toEqual(['model.json', 'training.json', ...manifest].sort());
-    expect(JSON.parse(strFromU8(inside['training.json'])).history).toHaveLength(trained.length);
+    // The engine's model folder, as `cxr-align train` writes it: the template the weights were trained to match travels with them.
+    expect(Object.keys(inside).sort()).toEqual(['model.json', 'template.png', ...manifest].sort());
+    const meta = JSON.parse(strFromU8(inside['model.json'])).userDefinedMetadata;
+    expect(meta.history).toHaveLength(trained.length);
+    expect(meta).toMatchObject({ steps: trained.length, template: 'template.png', training: { by: 'workbench', preset: 'similarity', films: expect.any(Number) } });
+    expect(Buffer.from(inside['template.png']).equals(readFileSync(join(REPO_ROOT, 'models/canonical-chest.png')))).toBe(true);
 
     const reset = await runner.call('resetWeights', {}).done;
     expect(reset.model.kind).not.toBe('fine-tuned');
@@ -269,7 +273,7 @@ describe('workbench core through the protocol', () => {
 
 
   it.skipIf(!existsSync(join(REPO_ROOT, 'models/default/model.json')))('loads the shipped default model and its margin when models/default exists', async () => {
-    const shipped = inProcessRunner(new WorkbenchCore({ fetchAsset: fetchFromRepo, weightStore: new MemoryWeightStore() }).handlers());
+    const shipped = inProcessRunner(engineHandlers({ fetchAsset: fetchFromRepo, weightStore: new MemoryWeightStore() }));
     const init = await shipped.call('init', { order: ['wasm'] }).done;
     expect(init.model.label).not.toBe(IDENTITY_LABEL);
     expect(init.template.region.width).toBeLessThan(1);

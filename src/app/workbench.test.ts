@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { strFromU8, unzipSync } from 'fflate';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../testing/shared-data';
-import { Workbench, type Platform } from './controller';
+import { Workbench, type Platform } from './workbench';
 import { createAppStore } from './store';
-import { WorkbenchCore } from './worker/core';
+import { engineHandlers } from './worker/handlers';
+import type { Runner } from './worker/runner';
 import { inProcessRunner } from './worker/in-process';
 import { MemoryWeightStore } from './worker/weight-store';
 
@@ -30,11 +31,11 @@ const platform: Platform = {
 
 const store = createAppStore();
 const s = () => store.getState();
-const core = new WorkbenchCore({
+const handlers = engineHandlers({
   fetchAsset: async (p) => (existsSync(join(REPO_ROOT, p)) ? new Uint8Array(readFileSync(join(REPO_ROOT, p))) : null),
   weightStore: new MemoryWeightStore(),
 });
-const wb = new Workbench(store, inProcessRunner(core.handlers()), platform);
+const wb = new Workbench(store, inProcessRunner(handlers), platform);
 const paramsOf = () => Object.fromEntries(s().images.order.map((id) => [s().images.byId[id].name, s().images.byId[id].result?.params]));
 
 beforeAll(async () => {
@@ -92,6 +93,7 @@ describe('workbench flows (in-process runner)', () => {
 
   it('pauses, resumes and stops a fine-tune; the steps done are kept', async () => {
     s().formChanged({ steps: 200, batchSize: 1 });
+    const stepsBefore = s().model?.steps ?? 0;
     const running = wb.train();
     const until = async (cond: () => boolean) => { while (!cond()) await new Promise((r) => setTimeout(r, 10)); };
     const start = s().training.points.length;
@@ -107,7 +109,7 @@ describe('workbench flows (in-process runner)', () => {
     await running;
     expect(s().training.last?.stopped).toBe(true);
     expect(s().training.last!.steps).toBeLessThan(200);
-    expect(s().model?.steps).toBe(2 + s().training.last!.steps);
+    expect(s().model?.steps).toBe(stepsBefore + s().training.last!.steps);
   });
 
   it('loads a template image from a file', async () => {
@@ -143,5 +145,44 @@ describe('workbench flows (in-process runner)', () => {
     expect(s().model?.kind).toBe('loaded');
     expect(s().training.points).toHaveLength(history);
     expect(paramsOf()).toEqual(before);
+  });
+
+  it('invalidating during a running alignment cancels it and re-aligns every film exactly once; no old result lands', async () => {
+    const runner = wb.runner as { call: Runner['call'] };
+    const call = runner.call.bind(wb.runner);
+    const aligns: { ids: string[]; controls: string[]; ended: boolean; alignsBefore: number }[] = [];
+    let invalidated: Promise<void> | null = null;
+    let mark = 0;
+    const generation = s().alignment.generation;
+    runner.call = ((method, params, onProgress, transfer) => {
+      if (method !== 'align') return call(method, params, onProgress, transfer);
+      const rec = { ids: (params as { ids: string[] }).ids, controls: [] as string[], ended: false, alignsBefore: aligns.filter((a) => a.ended).length };
+      aligns.push(rec);
+      const job = call(method, params, (e) => {
+        // The first film of the first alignment is in: the weights "change" now, mid-job.
+        if (!invalidated) { mark = urls; invalidated = wb.realignAll(); }
+        onProgress?.(e);
+      }, transfer);
+      void job.done.finally(() => { rec.ended = true; });
+      return { id: job.id, done: job.done, control: (a) => { rec.controls.push(a); job.control(a); } };
+    }) as Runner['call'];
+    try {
+      await wb.tryDemo(20);
+      await invalidated;
+    } finally {
+      runner.call = call;
+    }
+    const ready = wb.readyIds();
+    expect(ready).toHaveLength(24);
+    expect(aligns[0].ids).toHaveLength(20);
+    expect(aligns[0].controls).toContain('cancel');
+    expect(s().alignment.generation).toBe(generation + 1);
+    // After the invalidation: every film once, and only once the cancelled job had ended.
+    const after = aligns.slice(1);
+    expect(after.flatMap((a) => a.ids).sort()).toEqual([...ready].sort());
+    for (const a of after) expect(a.alignsBefore).toBeGreaterThanOrEqual(1);
+    // Every result on show was made after the invalidation (the old job's late ones were dropped).
+    for (const id of ready) expect(Number(s().images.byId[id].result?.alignedUrl.slice(4))).toBeGreaterThan(mark);
+    expect(s().alignment.last).toMatchObject({ count: 24, cancelled: false });
   });
 });

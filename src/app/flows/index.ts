@@ -1,0 +1,26 @@
+/** The page's flows, one file per user action; the Workbench facade (../workbench.ts) delegates to these. */
+export type { FlowContext, Platform } from './context';
+export { Jobs, type JobKind } from './jobs';
+export { readyIds } from './shared';
+export { invalidateResults, generation, type StaleReason } from './results';
+export { start } from './start';
+export { addFiles, cancelLoading } from './load-files';
+export { tryDemo } from './try-demo';
+export { clearImages } from './clear-images';
+export { dismissFailed } from './dismiss-failed';
+export { align, cancelAlign } from './align';
+export { checkDoubts } from './doubts';
+export { setRefine } from './refine';
+export { select } from './view';
+export { buildMean } from './build-mean';
+export { useMeanTemplate } from './use-mean-template';
+export { loadTemplateFile } from './load-template-file';
+export { resetTemplate } from './reset-template';
+export { train, pauseTraining, resumeTraining, stopTraining } from './train';
+export { loadVgg } from './vgg';
+export { exportAligned, cancelExport } from './export-aligned';
+export { exportWeights } from './export-weights';
+export { loadWeights } from './load-weights';
+export { resetWeights } from './reset-weights';
+export { switchBackend } from './switch-backend';
+export { checkBackend } from './check-backend';
