@@ -61,7 +61,7 @@ export interface TrainOptions {
   seed?: number;
   augment?: boolean;
   /** Augmentation ranges (defaults: DEFAULT_AUGMENT's). */
-  augmentRange?: Partial<Pick<AugmentSettings, 'shift' | 'scale' | 'rotateDeg' | 'border'>>;
+  augmentRange?: Partial<Pick<AugmentSettings, 'shift' | 'scale' | 'rotateDeg' | 'border' | 'canvas'>>;
   maxImages?: number;
   checkpointEvery?: number;
   sampleEvery?: number;
@@ -416,6 +416,7 @@ export const TRAIN_OPTIONS: OptionSpecs = {
   'augment-shift': { type: 'number', meta: 'T', default: DEFAULT_AUGMENT.shift, help: 'max |shift| in normalized units (0.2 = 10% of the film)' },
   'augment-scale': { type: 'number', meta: 'S', default: DEFAULT_AUGMENT.scale, help: 'max relative scale change (0.1 = ±10%)' },
   'augment-rotate': { type: 'number', meta: 'DEG', default: DEFAULT_AUGMENT.rotateDeg, help: 'max |rotation| in degrees' },
+  'augment-canvas': { type: 'number', meta: 'K', default: 0, help: 'embed the encoder\'s copy, with probability ½, in a black canvas up to K times the film\'s size, moved inside it whole (0 = off; e.g. 1.5)' },
   'augment-border': { type: 'number', meta: 'F', default: DEFAULT_AUGMENT.border, help: 'black bands over the encoder input\'s edges, each up to this share of the side, each edge with probability ½ (0 = off)' },
   'max-images': { type: 'int', meta: 'N', default: 0, help: 'use at most N films, spread over the folder (0 = all)' },
   'checkpoint-every': { type: 'int', meta: 'N', default: 250, help: 'save a checkpoint every N steps (and always at the end and on Ctrl-C)' },
@@ -466,7 +467,7 @@ export async function runTrain(argv: string[], signal?: AbortSignal): Promise<nu
   let loss = pick('loss') as LossName | undefined;
   if (a.given.has('perceptual') && !a.given.has('loss')) loss = 'perceptual';
   if (v.resume) {
-    for (const k of ['loss', 'head', 'loc-size', 'frame', 'model-frame', 'margin', 'seed', 'batch', 'lambda', 'window', 'levels', 'perceptual', 'template', 'augment', 'augment-shift', 'augment-scale', 'augment-rotate', 'augment-border', 'max-images', 'weight-decay', 'targets', 'target-weight', 'consistency-weight']) {
+    for (const k of ['loss', 'head', 'loc-size', 'frame', 'model-frame', 'margin', 'seed', 'batch', 'lambda', 'window', 'levels', 'perceptual', 'template', 'augment', 'augment-shift', 'augment-scale', 'augment-rotate', 'augment-border', 'augment-canvas', 'max-images', 'weight-decay', 'targets', 'target-weight', 'consistency-weight']) {
       if (a.given.has(k)) console.error(`note: --${k} is taken from the checkpoint when resuming; the value given is ignored`);
     }
   }
@@ -478,7 +479,7 @@ export async function runTrain(argv: string[], signal?: AbortSignal): Promise<nu
     window: v.window as number, levels: v.levels as number, perceptual: v.perceptual as string | undefined,
     head: v.head as 'bounded' | 'raw', locSize: v['loc-size'] as number, frame: v.frame as Size,
     modelFrame: v['model-frame'] as Size, margin: parseMargin(v.margin as string), seed: v.seed as number, augment: v.augment as boolean,
-    augmentRange: { shift: v['augment-shift'] as number, scale: v['augment-scale'] as number, rotateDeg: v['augment-rotate'] as number, border: v['augment-border'] as number },
+    augmentRange: { shift: v['augment-shift'] as number, scale: v['augment-scale'] as number, rotateDeg: v['augment-rotate'] as number, border: v['augment-border'] as number, canvas: v['augment-canvas'] as number },
     maxImages: v['max-images'] as number, checkpointEvery: v['checkpoint-every'] as number,
     sampleEvery: v['sample-every'] as number, cacheMb: v['cache-mb'] as number, resume: v.resume as string | undefined,
     init: v.init as string | undefined, targets: pick('targets') as string | undefined, targetWeight: v['target-weight'] as number,

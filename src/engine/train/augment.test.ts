@@ -45,3 +45,25 @@ describe('border bands', () => {
     expect(dark).toBeGreaterThan(0);
   });
 });
+
+describe('black canvas', () => {
+  it('embeds the film whole in a canvas up to K times its size, about half the time; off, the draws are as before', () => {
+    const still = { ...DEFAULT_AUGMENT, shift: 0, scale: 0, rotateDeg: 0, brightness: 0, contrast: 0, canvas: 1.5 };
+    let embedded = 0;
+    const rng = new Rng(9);
+    for (let i = 0; i < 200; i++) {
+      const [[a, , c], [, e, f]] = drawAugment(rng, still).matrix;
+      expect(a).toBeGreaterThanOrEqual(1);
+      expect(a).toBeLessThanOrEqual(1.5);
+      expect(e).toBe(a);
+      // The film [−1, 1] lies inside the view: the view's edges map outside it.
+      expect(c - a).toBeLessThanOrEqual(-1 + 1e-9);
+      expect(c + a).toBeGreaterThanOrEqual(1 - 1e-9);
+      expect(f - e).toBeLessThanOrEqual(-1 + 1e-9);
+      if (a > 1) embedded++;
+    }
+    expect(embedded).toBeGreaterThan(70);
+    expect(embedded).toBeLessThan(130);
+    expect(drawAugment(new Rng(5), { ...DEFAULT_AUGMENT, canvas: 0 })).toEqual(drawAugment(new Rng(5), DEFAULT_AUGMENT));
+  });
+});

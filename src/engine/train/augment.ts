@@ -1,5 +1,5 @@
 import type { AffineMatrix } from '../affine/affine';
-import { paramsToMatrix } from '../affine/affine';
+import { compose, paramsToMatrix } from '../affine/affine';
 import type { Rng } from './rng';
 
 export interface AugmentSettings {
@@ -23,6 +23,12 @@ export interface AugmentSettings {
    * place the frame from the anatomy, not from where the film's border lies.
    */
   border: number;
+  /**
+   * Largest black canvas, as a multiple of the film's size, the encoder's copy
+   * is embedded in (with probability ½) and moved inside without being cut:
+   * the frame should follow the anatomy, not the film's edges (≤ 1 or absent = off).
+   */
+  canvas?: number;
 }
 
 export const DEFAULT_AUGMENT: AugmentSettings = {
@@ -49,13 +55,26 @@ export function drawAugment(rng: Rng, s: AugmentSettings): AugmentDraw {
   if (s.rotate90 > 0 && rng.next() < s.rotate90) theta += (rng.next() < 0.5 ? 1 : -1) * (Math.PI / 2);
   const tx = rng.uniform(-s.shift, s.shift);
   const ty = rng.uniform(-s.shift, s.shift);
+  let matrix = paramsToMatrix([tx, ty, scale, scale, theta]);
+  // Drawn only when on (as the bands below), so runs without a canvas draw what they drew before.
+  if ((s.canvas ?? 0) > 1 && rng.next() < 0.5) matrix = compose(matrix, drawCanvas(rng, s.canvas!));
   return {
-    matrix: paramsToMatrix([tx, ty, scale, scale, theta]),
+    matrix,
     brightness: rng.uniform(-s.brightness, s.brightness),
     contrast: rng.uniform(1 - s.contrast, 1 + s.contrast),
     // Drawn only when on, so runs without bands draw exactly what they drew before bands existed.
     bands: s.border > 0 ? drawBands(rng, s.border) : NO_BANDS,
   };
+}
+
+/**
+ * The view of a canvas k times the film's size with the film somewhere inside
+ * it, whole: output points map to k·p + t, and |t| ≤ k − 1 keeps [−1, 1] (the
+ * film) within the view.
+ */
+function drawCanvas(rng: Rng, max: number): AffineMatrix {
+  const k = rng.uniform(1, max);
+  return [[k, 0, rng.uniform(-(k - 1), k - 1)], [0, k, rng.uniform(-(k - 1), k - 1)]];
 }
 
 function drawBands(rng: Rng, max: number): BorderBands {
