@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ImageDecodeError, decodeImage, prepareTrainingFilm, type GrayImage, type Size, type TrainingImage } from '../src/engine/index';
+import { ImageDecodeError, decodeImage, prepareTrainingFilm, trainingSource, type GrayImage, type Size, type TrainingImage } from '../src/engine/index';
 import { walkFolder } from './files';
 import type { ProgressBar } from './progress';
 
@@ -105,7 +105,7 @@ export async function prepareFolder(opts: PrepareOptions, onCount: (n: number) =
     listHash,
     failed,
     get,
-    source: (i) => ({ width: sw, height: sh, data: get(i).src, source: ids[i] }),
+    source: (i) => trainingSource(get(i), opts.srcSize),
     close: () => { if (fd >= 0) closeSync(fd); },
   };
 }

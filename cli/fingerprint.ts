@@ -10,10 +10,6 @@ import { DEFAULT_MODEL_DIR, modelDir, type LoadedCliModel } from './model';
 
 const sha256 = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest('hex');
 
-export function fileSha256(path: string): string {
-  return sha256(readFileSync(path));
-}
-
 /**
  * model.json and every weight file its manifest names, in manifest order; the
  * untrained identity model (no files) by its configuration.

@@ -16,7 +16,6 @@ import * as training from './train';
 import * as weights from './weights';
 
 export { IDENTITY_LABEL } from './weights';
-export { describeFilm } from './films';
 
 export function engineHandlers(deps: SessionDeps): Handlers {
   const s = new Session(deps);

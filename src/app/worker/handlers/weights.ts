@@ -82,7 +82,12 @@ async function defaultModel(s: Session, note?: string): Promise<void> {
 
 /** The model folder's files for the current weights and the template they were trained to match. */
 export async function currentFolder(s: Session): Promise<Map<string, Uint8Array>> {
-  return modelFolderFiles(s.model, { metadata: folderMetadata(s), template: s.modelTemplate.source === 'generated' ? null : s.modelTemplate.bytes });
+  return modelFolderFiles(s.model, { metadata: folderMetadata(s), template: folderTemplate(s) });
+}
+
+/** The template.png the weights carry: none for the generated stand-in (a folder without one falls back to the canonical chest). */
+function folderTemplate(s: Session): Uint8Array | null {
+  return s.modelTemplate.source === 'generated' ? null : s.modelTemplate.bytes;
 }
 
 function folderMetadata(s: Session): ModelMetadata {
@@ -92,8 +97,7 @@ function folderMetadata(s: Session): ModelMetadata {
 
 export async function persist(s: Session, kind: 'fine-tuned' | 'loaded', label: string): Promise<void> {
   const { modelJson, weightData } = await serializeModel(s.model, { metadata: folderMetadata(s) as unknown as Record<string, unknown> });
-  const template = s.modelTemplate.source === 'generated' ? undefined : s.modelTemplate.bytes;
-  await s.deps.weightStore.save({ modelJson, weightData, kind, label, savedAt: new Date().toISOString(), template });
+  await s.deps.weightStore.save({ modelJson, weightData, kind, label, savedAt: new Date().toISOString(), template: folderTemplate(s) ?? undefined });
 }
 
 /** "Download weights": the model folder as a zip, the same files `cxr-align train` writes (template.png included). */
