@@ -36,8 +36,21 @@ export interface HostNavigator {
   hardwareConcurrency?: number;
 }
 
+/** A WebAssembly.Memory, as far as the engine reads one. */
+export interface HostWasmMemory {
+  readonly buffer: ArrayBufferLike;
+}
+
+/** The part of `WebAssembly` the engine uses (synchronous compile of its small SIMD module). */
+export interface HostWebAssembly {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
+}
+
 interface Host {
   performance: HostClock;
+  WebAssembly?: HostWebAssembly;
+  atob(data: string): string;
   TextEncoder: new () => HostTextEncoder;
   TextDecoder: new (label?: string) => HostTextDecoder;
   navigator?: HostNavigator;
@@ -57,4 +70,17 @@ export const TextDecoder: new (label?: string) => HostTextDecoder = host.TextDec
 /** The host's `navigator`, where it has one (read at each call). */
 export function hostNavigator(): HostNavigator | undefined {
   return host.navigator;
+}
+
+/** The host's `WebAssembly`, where it has one. */
+export function hostWebAssembly(): HostWebAssembly | undefined {
+  return host.WebAssembly;
+}
+
+/** Bytes of a base64 string (the engine's embedded SIMD module). */
+export function decodeBase64(data: string): Uint8Array {
+  const text = host.atob(data);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
 }

@@ -58,8 +58,10 @@ async function loadBackend(name: BackendName, opts: BackendOptions): Promise<voi
       if (!wasmGradsRegistered) {
         const { registerWasmGradKernels } = await import('./wasm-grad-kernels');
         const { registerWasmScatterKernels } = await import('./wasm-scatter-kernels');
+        const { registerWasmIdentity } = await import('./wasm-identity');
         registerWasmGradKernels();
         registerWasmScatterKernels();
+        registerWasmIdentity();
         wasmGradsRegistered = true;
       }
       return;

@@ -89,7 +89,10 @@ const cases: ConvCase[] = [
   { x: [2, 9, 8, 4], w: [3, 3, 4, 3], strides: 2, pad: [[0, 0], [1, 2], [2, 0], [0, 0]] },
   { x: [2, 7, 10, 2], w: [3, 3, 2, 3], strides: [2, 1], pad: 'same' },
   { x: [1, 12, 12, 3], w: [7, 7, 3, 8], strides: 2, pad: 3 },
-  // Ci * stride^2 > 32 takes the one-convolution-per-phase path for dx.
+  // Ci * stride^2 > 32 takes the one-convolution-per-phase path for dx (while
+  // kh*kw*Ci <= B*OH*OW; beyond it dx is one GEMM, as for the cases below).
+  { x: [2, 16, 16, 12], w: [3, 3, 12, 4], strides: 2, pad: 'same' },
+  { x: [2, 18, 17, 10], w: [3, 3, 10, 5], strides: 2, pad: 1 },
   { x: [2, 9, 9, 9], w: [3, 3, 9, 4], strides: 2, pad: 'same' },
   { x: [2, 10, 9, 10], w: [3, 3, 10, 4], strides: 2, pad: 1 },
   { x: [2, 9, 8, 12], w: [3, 3, 12, 3], strides: 2, pad: [[0, 0], [1, 2], [2, 0], [0, 0]] },
@@ -101,6 +104,10 @@ const cases: ConvCase[] = [
   { x: [3, 8, 8, 16], w: [1, 1, 16, 8], strides: 2, pad: 'valid' },
   { x: [2, 7, 7, 8], w: [1, 1, 8, 16], strides: 2, pad: 'same' },
   { x: [2, 6, 6, 5], w: [1, 1, 5, 7], strides: 1, pad: 'valid' },
+  // Deep layers at a small input (kh*kw*Ci > B*OH*OW): dx as one GEMM + col2im.
+  { x: [2, 4, 4, 64], w: [3, 3, 64, 32], strides: 1, pad: 'same' },
+  { x: [2, 8, 8, 16], w: [3, 3, 16, 32], strides: 2, pad: 1 },
+  { x: [2, 4, 5, 48], w: [1, 1, 48, 16], strides: 2, pad: 'valid' },
   // Pads wider than the kernel turn into crops inside both kernels.
   { x: [2, 5, 5, 3], w: [1, 1, 3, 4], strides: 1, pad: 1 },
   { x: [2, 6, 6, 3], w: [1, 1, 3, 4], strides: 2, pad: 2 },

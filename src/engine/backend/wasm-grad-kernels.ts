@@ -302,6 +302,60 @@ function combinedGradient(
   return out;
 }
 
+/**
+ * dx as one GEMM when the filter outweighs the output pixels (ResNet's deep
+ * layers at a small encoder input: layer4's [3,3,512,512] filter against 128
+ * output pixels). The phase convolutions hand XNNPACK a new filter every step,
+ * and packing 2.4 M weights costs ~25 ms on one thread, more than the
+ * convolution itself. Here the filter is the GEMM's unpacked left operand:
+ *   dcolᵀ[(kh,kw,ci), (b,oh,ow)] = W[(kh,kw,ci), co] · dyᵀ[co, (b,oh,ow)]
+ * (W's HWIO memory is that matrix already; only the small dyᵀ is packed), then
+ * every column is added back onto the input pixel it read (col2im).
+ */
+function gemmBackpropInput(
+  backend: WasmBackend, dy: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo, inputShape: Shape4,
+): TensorInfo {
+  const [batch, inH, inW, inC] = inputShape;
+  const [, outH, outW, outC] = dy.shape as Shape4;
+  const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = info;
+  const { top, left } = info.padInfo;
+  const K = kh * kw * inC;
+  const M = batch * outH * outW;
+  const dyT = runKernel(backend, 'Transpose', { x: { ...dy, shape: [M, outC] } }, { perm: [1, 0] });
+  const colT = runKernel(backend, 'BatchMatMul', { a: { ...filter, shape: [1, K, outC] }, b: { ...dyT, shape: [1, outC, M] } }, { transposeA: false, transposeB: false });
+  dispose(backend, dyT);
+  const dx = zeros(backend, [...inputShape]);
+  col2im(heapF32(backend, colT), heapF32(backend, dx), batch, inH, inW, inC, outH, outW, kh, kw, sh, sw, top, left);
+  dispose(backend, colT);
+  return dx;
+}
+
+function col2im(
+  colT: Float32Array, dx: Float32Array, batch: number, inH: number, inW: number, inC: number,
+  outH: number, outW: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number,
+): void {
+  const M = batch * outH * outW;
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      for (let ci = 0; ci < inC; ci++) {
+        const row = ((i * kw + j) * inC + ci) * M;
+        for (let n = 0; n < batch; n++) {
+          for (let oh = 0; oh < outH; oh++) {
+            const h = oh * sh + i - top;
+            if (h < 0 || h >= inH) continue;
+            const src = row + (n * outH + oh) * outW;
+            const dstRow = (n * inH + h) * inW;
+            for (let ow = 0; ow < outW; ow++) {
+              const w = ow * sw + j - left;
+              if (w >= 0 && w < inW) dx[(dstRow + w) * inC + ci] += colT[src + ow];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 const originalSetUp = new WeakSet<object>();
 
 function conv2DBackpropInput(
@@ -327,6 +381,8 @@ function conv2DBackpropInput(
   const [batch, inH, inW, inC] = inputShape;
   const [, outH, outW] = dy.shape as Shape4;
   const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = info;
+
+  if (kh * kw * inC > batch * outH * outW) return gemmBackpropInput(backend, dy, filter, info, inputShape);
 
   const axesH = Array.from({ length: sh }, (_, p) => phaseAxis(p, sh, kh, info.padInfo.top, inH, outH));
   const axesW = Array.from({ length: sw }, (_, p) => phaseAxis(p, sw, kw, info.padInfo.left, inW, outW));

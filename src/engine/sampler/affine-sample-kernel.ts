@@ -20,42 +20,17 @@
  * module never pulls a backend in.
  */
 import * as tf from '../tf';
-import type { DataType, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { HOST_BACKENDS, hostOutputs, hostRead } from '../backend/host-kernel';
 import type { Size } from '../affine/affine';
 
 export const AFFINE_SAMPLE = 'CxrAffineSample';
 export const AFFINE_SAMPLE_GRAD = 'CxrAffineSampleGradTheta';
-const BACKENDS = ['wasm', 'cpu'] as const;
 
-interface HostBackend {
-  /** wasm */
-  makeOutput?(shape: number[], dtype: DataType): TensorInfo;
-  typedArrayFromHeap?(t: TensorInfo): Float32Array;
-  /** cpu */
-  data?: { get(id: unknown): { values: unknown } };
-  makeTensorInfo?(shape: number[], dtype: DataType, values?: Float32Array): TensorInfo;
-}
-
-function read(backend: HostBackend, t: TensorInfo): Float32Array {
-  if (backend.typedArrayFromHeap) return backend.typedArrayFromHeap(t);
-  const v = backend.data!.get(t.dataId).values;
-  if (!(v instanceof Float32Array)) throw new Error(`${AFFINE_SAMPLE}: expected float32 data`);
-  return v;
-}
-
-/** Allocate a float32 output, let `fill` write it, return it. Inputs are read inside `fill` (the wasm heap may move on allocation). */
-function output(backend: HostBackend, shape: number[], fill: (out: Float32Array) => void): TensorInfo {
-  if (backend.makeOutput && backend.typedArrayFromHeap) {
-    const out = backend.makeOutput(shape, 'float32');
-    const view = backend.typedArrayFromHeap!(out);
-    view.fill(0);
-    fill(view);
-    return out;
-  }
-  const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  fill(values);
-  return backend.makeTensorInfo!(shape, 'float32', values);
-}
+const read = (backend: unknown, t: TensorInfo) => hostRead(backend, t, AFFINE_SAMPLE);
+/** One zeroed float32 output. */
+const output = (backend: unknown, shape: number[], fill: (out: Float32Array) => void): TensorInfo =>
+  hostOutputs(backend, [shape], ([out]) => fill(out), true)[0];
 
 function check(image: TensorInfo, theta: TensorInfo): [number, number, number, number] {
   const [b, h, w, c] = image.shape as [number, number, number, number];
@@ -70,10 +45,9 @@ const forward: KernelFunc = ({ inputs, backend, attrs }) => {
   const { image, theta } = inputs as { image: TensorInfo; theta: TensorInfo };
   const { height: Ho, width: Wo } = attrs as unknown as { height: number; width: number };
   const [b, h, w, c] = check(image, theta);
-  const be = backend as unknown as HostBackend;
-  return output(be, [b, Ho, Wo, c], (out) => {
-    const img = read(be, image);
-    const th = read(be, theta);
+  return output(backend, [b, Ho, Wo, c], (out) => {
+    const img = read(backend, image);
+    const th = read(backend, theta);
     const hw = w / 2;
     const hh = h / 2;
     for (let n = 0; n < b; n++) {
@@ -117,11 +91,10 @@ const gradTheta: KernelFunc = ({ inputs, backend }) => {
   const { image, theta, dy } = inputs as { image: TensorInfo; theta: TensorInfo; dy: TensorInfo };
   const [b, h, w, c] = check(image, theta);
   const [, Ho, Wo] = dy.shape;
-  const be = backend as unknown as HostBackend;
-  return output(be, [b, 2, 3], (out) => {
-    const img = read(be, image);
-    const th = read(be, theta);
-    const g = read(be, dy);
+  return output(backend, [b, 2, 3], (out) => {
+    const img = read(backend, image);
+    const th = read(backend, theta);
+    const g = read(backend, dy);
     const hw = w / 2;
     const hh = h / 2;
     for (let n = 0; n < b; n++) {
@@ -179,7 +152,7 @@ let registered = false;
 export function registerAffineSampleKernels(): void {
   if (registered) return;
   registered = true;
-  for (const backendName of BACKENDS) {
+  for (const backendName of HOST_BACKENDS) {
     if (!tf.getKernel(AFFINE_SAMPLE, backendName)) tf.registerKernel({ kernelName: AFFINE_SAMPLE, backendName, kernelFunc: forward });
     if (!tf.getKernel(AFFINE_SAMPLE_GRAD, backendName)) tf.registerKernel({ kernelName: AFFINE_SAMPLE_GRAD, backendName, kernelFunc: gradTheta });
   }

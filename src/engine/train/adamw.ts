@@ -1,4 +1,6 @@
 import * as tf from '../tf';
+import { onHostBackend } from '../backend/host-kernel';
+import { ADAMW_UPDATE, SUM_OF_SQUARES, registerOptimizerKernels, type AdamWUpdateAttrs } from './optimizer-kernels';
 
 export interface AdamWSettings {
   beta1: number;
@@ -26,11 +28,23 @@ export class AdamW {
     const { beta1, beta2, epsilon, weightDecay } = this.settings;
     const bc1 = 1 - beta1 ** this.step;
     const bc2 = 1 - beta2 ** this.step;
+    const host = onHostBackend();
+    if (host) registerOptimizerKernels();
+    const attrs: AdamWUpdateAttrs = { lr, beta1, beta2, epsilon, weightDecay, bc1, bc2 };
     for (const [name, g] of grads) {
       const w = vars.get(name);
       if (!w) throw new Error(`AdamW: gradient for unknown parameter ${name}`);
       const m = this.slot(this.m, name, w);
       const v = this.slot(this.v, name, w);
+      if (host) {
+        // One pass instead of 15 elementwise kernels (optimizer-kernels.ts).
+        const [w1, m1, v1] = tf.engine().runKernel(ADAMW_UPDATE, { w, g, m, v }, attrs as never) as tf.Tensor[];
+        m.assign(m1);
+        v.assign(v1);
+        w.assign(w1);
+        tf.dispose([w1, m1, v1]);
+        continue;
+      }
       tf.tidy(() => {
         const m1 = m.mul(beta1).add(g.mul(1 - beta1));
         const v1 = v.mul(beta2).add(g.square().mul(1 - beta2));
@@ -80,6 +94,16 @@ export class AdamW {
   }
 
   dispose(): void { this.disposeSlots(); }
+}
+
+/** √(Σ g²) over every gradient, as a scalar (one host kernel on wasm and cpu). */
+export function gradientNorm(grads: tf.Tensor[]): tf.Scalar {
+  if (onHostBackend()) {
+    registerOptimizerKernels();
+    const inputs = Object.fromEntries(grads.map((g, i) => [`t${i}`, g]));
+    return tf.tidy(() => (tf.engine().runKernel(SUM_OF_SQUARES, inputs, {}) as tf.Scalar).sqrt());
+  }
+  return tf.tidy(() => tf.addN(grads.map((g) => g.square().sum())).sqrt() as tf.Scalar);
 }
 
 /** Linear decay from `start` to `end` over `total` steps (the seed's schedule). */

@@ -5,7 +5,7 @@ import { AlignmentLoss } from '../losses/alignment-loss';
 import { matrixTargetLoss } from '../losses/matrix-target';
 import { paramsToTheta, type AlignmentModel } from '../models/stn/stn';
 import { composeTheta, warpAffine } from '../sampler/warp';
-import { AdamW, linearDecay } from './adamw';
+import { AdamW, gradientNorm, linearDecay } from './adamw';
 import { DEFAULT_AUGMENT, type AugmentSettings } from './augment';
 import { batchIndices, disposeBatch, makeBatch, stepRng, type TrainingImage } from './batch';
 import { performance } from '../host';
@@ -172,7 +172,7 @@ export class Trainer {
     const gradList = Object.values(grads);
     const summary = tf.tidy(() => tf.stack([
       value,
-      tf.addN(gradList.map((g) => g.square().sum())).sqrt(),
+      gradientNorm(gradList),
       ...names.map((n) => parts[n]),
     ]));
     const nums = await summary.data();

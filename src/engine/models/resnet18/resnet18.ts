@@ -77,15 +77,15 @@ const pad = (p: number): [[number, number], [number, number], [number, number], 
 export function resnet18Forward(params: ParameterSet, prefix: string, x: tf.Tensor4D, opts: ResnetRunOptions): tf.Tensor2D {
   const P = (n: string) => params.get(`${prefix}${n}`);
   const convBn = (input: tf.Tensor4D, conv: string, bn: string, stride: number, padding: number, relu: boolean): tf.Tensor4D => {
-    let y = tf.conv2d(input, P(`${conv}.weight`) as tf.Tensor4D, stride, pad(padding));
-    y = batchNorm(y, bn, opts.training);
-    return relu ? tf.relu(y) : y;
+    const y = tf.conv2d(input, P(`${conv}.weight`) as tf.Tensor4D, stride, pad(padding));
+    return batchNorm(y, bn, opts.training, relu);
   };
-  const batchNorm = (y: tf.Tensor4D, bn: string, training: boolean): tf.Tensor4D => {
+  const batchNorm = (y: tf.Tensor4D, bn: string, training: boolean, relu: boolean): tf.Tensor4D => {
     const gamma = P(`${bn}.weight`);
     const beta = P(`${bn}.bias`);
     if (!training) {
-      return tf.batchNorm(y, P(`${bn}.running_mean`), P(`${bn}.running_var`), beta, gamma, BN_EPS) as tf.Tensor4D;
+      const out = tf.batchNorm(y, P(`${bn}.running_mean`), P(`${bn}.running_var`), beta, gamma, BN_EPS) as tf.Tensor4D;
+      return relu ? tf.relu(out) : out;
     }
     const n = y.size / y.shape[3];
     // One op with a closed-form gradient: as elementwise ops, autodiff kept every
@@ -95,7 +95,7 @@ export function resnet18Forward(params: ParameterSet, prefix: string, x: tf.Tens
       const rv = P(`${bn}.running_var`);
       rm.assign(rm.mul(1 - BN_MOMENTUM).add(mean.mul(BN_MOMENTUM)));
       rv.assign(rv.mul(1 - BN_MOMENTUM).add(variance.mul((n / Math.max(n - 1, 1)) * BN_MOMENTUM)));
-    });
+    }, relu);
   };
 
   let h = convBn(x, 'conv1', 'bn1', 2, 3, true);
