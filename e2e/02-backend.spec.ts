@@ -35,5 +35,10 @@ test('the user switches to WASM on the backend panel', async ({ wb }) => {
   await page.waitForSelector('[data-testid="backend-indicator"][data-backend="wasm"]');
   wb.facts.wasmThreads = await S(page, (s) => s.backend!.wasmThreads);
   log(`  WASM threads now that WASM runs: ${wb.facts.wasmThreads}`);
+  // Chromium has WASM SIMD: training's batch norm, AdamW and gradient norm must run host-kernels.wat.
+  const kernels = await S(page, (s) => s.backend!.wasmKernels);
+  log(`  WASM training kernels: ${kernels}`);
+  expect(kernels).toBe('SIMD');
+  await expect(page.locator('[data-testid="wasm-kernels"]')).toHaveText('SIMD');
   if (!wb.facts.webgpu) await shot(page, '02-backend');
 });

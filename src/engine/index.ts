@@ -18,7 +18,7 @@ export * from './io';
 export { resizeArea, crop } from './image/resize';
 export { syntheticChest, type SyntheticChestOptions } from './image/synthetic-chest';
 export { outputName, outputNames } from './export/output-names';
-export { initBackend, trySetBackend, wasmThreadsCount, type BackendName, type BackendOptions } from './backend/backends';
+export { initBackend, trySetBackend, wasmKernelMode, wasmThreadsCount, type BackendName, type BackendOptions } from './backend/backends';
 export { DeviceError, guardDevice, assertDeviceUsable, isGpuBackend, type DeviceFailure } from './backend/device-guard';
 export * from './eval';
 export * from './export/transforms-file';

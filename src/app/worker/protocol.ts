@@ -24,6 +24,8 @@ export interface BackendState {
   hints: Record<BackendName, boolean>;
   /** Threads of the WASM backend (getThreadsCount; 1 = single-threaded), null until WASM has started. */
   wasmThreads: number | null;
+  /** How training's batch norm, AdamW and gradient norm run on WASM: 'SIMD' or 'scalar (reason)'; null until WASM has started. */
+  wasmKernels: string | null;
 }
 
 export type ModelKind = 'identity' | 'shipped' | 'fine-tuned' | 'loaded';

@@ -13,7 +13,7 @@
  */
 import { unzipSync } from 'fflate';
 import {
-  decodeImage, deserializeModel, emptyMetadata, locInput, serializeModel, trySetBackend, vggFromLayersModel, wasmThreadsCount,
+  decodeImage, deserializeModel, emptyMetadata, locInput, serializeModel, trySetBackend, vggFromLayersModel, wasmKernelMode, wasmThreadsCount,
   type AffineMatrix, type AffineParams, type AlignmentModel, type BackendName, type GrayImage, type ModelMetadata, type PerceptualNet,
 } from '../../engine';
 import { fromBytes } from '../lib/geometry';
@@ -100,6 +100,7 @@ export class Session {
         cpu: true,
       },
       wasmThreads: wasmThreadsCount(),
+      wasmKernels: wasmKernelMode(),
     };
   }
 

@@ -1,6 +1,7 @@
 import * as tf from '../tf';
 import { hostNavigator } from '../host';
 import { watchDevice } from './device-guard';
+import { hostSimd, hostSimdFailure } from './simd/host-simd';
 import { applyWebGpuLimits } from './webgpu-limits';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
@@ -73,6 +74,16 @@ async function loadBackend(name: BackendName, opts: BackendOptions): Promise<voi
       await import('@tensorflow/tfjs-backend-webgpu');
       return;
   }
+}
+
+/**
+ * How training's host kernels run on the wasm backend: 'SIMD' (host-kernels.wat
+ * on its heap) or 'scalar (reason)'; null until wasm has started.
+ */
+export function wasmKernelMode(): string | null {
+  const backend = tf.findBackend('wasm');
+  if (!backend) return null;
+  return hostSimd(backend) ? 'SIMD' : `scalar (${hostSimdFailure()})`;
 }
 
 /**

@@ -72,6 +72,7 @@ export function BackendPanel() {
             <dt>Films held</dt><dd>{memory ? `${memory.images} (small copies; full resolution is re-read from the file when needed)` : '…'}</dd>
             <dt>Isolation</dt><dd>{globalThis.crossOriginIsolated ? 'cross-origin isolated (WASM threads on)' : 'not isolated (WASM runs single-threaded)'}</dd>
             <dt>WASM threads</dt><dd data-testid="wasm-threads">{backend?.wasmThreads == null ? 'not started' : backend.wasmThreads}</dd>
+            <dt>WASM training kernels</dt><dd data-testid="wasm-kernels">{backend?.wasmKernels ?? 'not started'}</dd>
           </dl>
         </Card>
       </div>
