@@ -18,7 +18,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import {
   AlignmentLoss, AlignmentModel, DEFAULT_AUGMENT, Trainer, readTransformsJson, regionMatrix, defaultStnConfig, defaultTrainerSettings, encodePng,
-  modelFolderFiles, randomVgg, resizeArea, runTraining, sideBySide, tf, trainingSample, vggFromLayersModel,
+  modelFolderFiles, randomVgg, resizeArea, runTraining, setScaleRange, sideBySide, tf, trainingSample, vggFromLayersModel,
   type AffineMatrix, type AugmentSettings, type FilmSet, type FrameMargin, type LossSpec, type ModelMetadata, type PerceptualNet, type Size,
   type StepPoint, type StepReport, type TrainerSettings,
 } from '../../src/engine/index';
@@ -58,6 +58,8 @@ export interface TrainOptions {
   modelFrame?: Size;
   /** Export margin around the matched region (model config `margin`), fractions per side. */
   margin?: FrameMargin;
+  /** The bounded head's scale range [lo, hi] (setScaleRange); default the model's own. */
+  scaleRange?: [number, number];
   seed?: number;
   augment?: boolean;
   /** Augmentation ranges (defaults: DEFAULT_AUGMENT's). */
@@ -202,6 +204,7 @@ async function startingPoint(opts: TrainOptions, log: (m: string) => void): Prom
     const cfg = model.config as { margin: FrameMargin; frame: Size };
     if (opts.margin) cfg.margin = opts.margin;
     if (opts.modelFrame) cfg.frame = opts.modelFrame;
+    if (opts.scaleRange) setScaleRange(model, opts.scaleRange);
     log(`starting from the weights in ${opts.init} (locSize ${model.config.locSize}, head ${model.config.head}, ${metadata.steps} step(s) behind them)`);
     return { model, extras: new Map(), before: { steps: metadata.steps, history: metadata.history } };
   }
@@ -209,6 +212,7 @@ async function startingPoint(opts: TrainOptions, log: (m: string) => void): Prom
     locSize: opts.locSize ?? 160, head: opts.head ?? 'bounded', frame: opts.modelFrame ?? { width: 256, height: 320 }, seed: opts.seed ?? 1,
     ...(opts.margin ? { margin: opts.margin } : {}),
   }));
+  if (opts.scaleRange) setScaleRange(model, opts.scaleRange);
   return { model, extras: new Map(), before: { steps: 0, history: [] } };
 }
 
@@ -411,6 +415,7 @@ export const TRAIN_OPTIONS: OptionSpecs = {
   frame: { type: 'size', meta: 'WxH', default: '128x160', help: 'frame the loss is computed in' },
   'model-frame': { type: 'size', meta: 'WxH', default: '256x320', help: 'the model\'s output frame (align\'s default --size)' },
   margin: { type: 'string', meta: 'L,R,T,B', default: '0', help: 'export margin around the matched (template) region, fractions of it per side, e.g. 0.15,0.15,0.15,0.05; one number for all sides' },
+  'scale-range': { type: 'string', meta: 'LO,HI', help: 'scale range of the bounded head (default 0.5,1.5; e.g. 0.4,1.5 to zoom into films in wide black canvases); with --init the head is rescaled to keep its slope at the identity' },
   seed: { type: 'int', meta: 'N', default: 1, help: 'seed of the initialisation, batches and augmentations' },
   augment: { type: 'boolean', default: true, help: 'random shifts/rotations/contrast (--no-augment to turn off)' },
   'augment-shift': { type: 'number', meta: 'T', default: DEFAULT_AUGMENT.shift, help: 'max |shift| in normalized units (0.2 = 10% of the film)' },
@@ -457,6 +462,15 @@ export function parseMargin(text: string): FrameMargin {
   return { left, right, top, bottom };
 }
 
+export function parseScaleRange(text: string | undefined): [number, number] | undefined {
+  if (text === undefined) return undefined;
+  const v = text.split(',').map((t) => Number(t.trim()));
+  if (v.length !== 2 || !(v[0] > 0 && v[0] < 1 && v[1] > 1 && Number.isFinite(v[1]))) {
+    throw new UsageError(`--scale-range "${text}" must be LO,HI with 0 < LO < 1 < HI`);
+  }
+  return [v[0], v[1]];
+}
+
 export async function runTrain(argv: string[], signal?: AbortSignal): Promise<number> {
   const a = parseArgs(argv, TRAIN_OPTIONS);
   if (a.positionals.length) throw new UsageError(`unexpected argument "${a.positionals[0]}" (use --images DIR)`);
@@ -467,7 +481,7 @@ export async function runTrain(argv: string[], signal?: AbortSignal): Promise<nu
   let loss = pick('loss') as LossName | undefined;
   if (a.given.has('perceptual') && !a.given.has('loss')) loss = 'perceptual';
   if (v.resume) {
-    for (const k of ['loss', 'head', 'loc-size', 'frame', 'model-frame', 'margin', 'seed', 'batch', 'lambda', 'window', 'levels', 'perceptual', 'template', 'augment', 'augment-shift', 'augment-scale', 'augment-rotate', 'augment-border', 'augment-canvas', 'max-images', 'weight-decay', 'targets', 'target-weight', 'consistency-weight']) {
+    for (const k of ['loss', 'head', 'loc-size', 'frame', 'model-frame', 'margin', 'seed', 'batch', 'lambda', 'window', 'levels', 'perceptual', 'template', 'augment', 'augment-shift', 'augment-scale', 'augment-rotate', 'augment-border', 'augment-canvas', 'scale-range', 'max-images', 'weight-decay', 'targets', 'target-weight', 'consistency-weight']) {
       if (a.given.has(k)) console.error(`note: --${k} is taken from the checkpoint when resuming; the value given is ignored`);
     }
   }
@@ -478,7 +492,7 @@ export async function runTrain(argv: string[], signal?: AbortSignal): Promise<nu
     weightDecay: pick('weight-decay') as number | undefined, loss, lambda: v.lambda as number,
     window: v.window as number, levels: v.levels as number, perceptual: v.perceptual as string | undefined,
     head: v.head as 'bounded' | 'raw', locSize: v['loc-size'] as number, frame: v.frame as Size,
-    modelFrame: v['model-frame'] as Size, margin: parseMargin(v.margin as string), seed: v.seed as number, augment: v.augment as boolean,
+    modelFrame: v['model-frame'] as Size, margin: parseMargin(v.margin as string), scaleRange: parseScaleRange(v['scale-range'] as string | undefined), seed: v.seed as number, augment: v.augment as boolean,
     augmentRange: { shift: v['augment-shift'] as number, scale: v['augment-scale'] as number, rotateDeg: v['augment-rotate'] as number, border: v['augment-border'] as number, canvas: v['augment-canvas'] as number },
     maxImages: v['max-images'] as number, checkpointEvery: v['checkpoint-every'] as number,
     sampleEvery: v['sample-every'] as number, cacheMb: v['cache-mb'] as number, resume: v.resume as string | undefined,
