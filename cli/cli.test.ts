@@ -242,6 +242,11 @@ describe.skipIf(!HAS_CXR14)('cxr-align CLI on real films (../shared/data/cxr14)'
     expect(same.reports[0].loss).toBeCloseTo(same.reports[0].parts.lncc + 5 * same.reports[0].parts.target, 5);
     writeFileSync(idFile, JSON.stringify({ transforms: { 'elsewhere.png': [[1, 0, 0], [0, 1, 0]] } }));
     await expect(trainCommand({ ...base, out: join(tmp, 'run-tg3'), targets: idFile })).rejects.toThrow(/none of its 1 names matches a training film/);
+    // From --init, the model's encoder size and scale range stay unless given; given, the saved model has them.
+    const config = (run: string) => JSON.parse(readFileSync(join(tmp, run, 'model', 'model.json'), 'utf8')).config;
+    expect(config('run-tg')).toMatchObject({ locSize: 64, bounds: { scale: [0.5, 1.5] } });
+    await trainCommand({ ...base, out: join(tmp, 'run-tg4'), locSize: 48, scaleRange: [0.4, 1.5] });
+    expect(config('run-tg4')).toMatchObject({ locSize: 48, bounds: { scale: [0.4, 1.5] } });
   });
 
   it('canonical: writes the mean and the lung crop', async () => {

@@ -201,8 +201,10 @@ async function startingPoint(opts: TrainOptions, log: (m: string) => void): Prom
   if (opts.init) {
     const { model, metadata } = await loadModelDir(opts.init);
     // The architecture comes from the weights; where the output frame sits is this run's choice.
-    const cfg = model.config as { margin: FrameMargin; frame: Size };
+    const cfg = model.config as { margin: FrameMargin; frame: Size; locSize: number };
     if (opts.margin) cfg.margin = opts.margin;
+    // The encoder is fully convolutional (global pooling): the same weights take another input size.
+    if (opts.locSize) cfg.locSize = opts.locSize;
     if (opts.modelFrame) cfg.frame = opts.modelFrame;
     if (opts.scaleRange) setScaleRange(model, opts.scaleRange);
     log(`starting from the weights in ${opts.init} (locSize ${model.config.locSize}, head ${model.config.head}, ${metadata.steps} step(s) behind them)`);
@@ -411,7 +413,7 @@ export const TRAIN_OPTIONS: OptionSpecs = {
   levels: { type: 'int', meta: 'N', default: 3, help: 'pyramid levels of the multiscale loss' },
   perceptual: { type: 'string', meta: 'random|PATH', help: 'VGG for the perceptual loss: seeded random, or a tfjs model.json (implies --loss perceptual)' },
   head: { type: 'string', meta: 'KIND', default: 'bounded', choices: ['bounded', 'raw'], help: 'bounded parameters, or the seed\'s raw head' },
-  'loc-size': { type: 'int', meta: 'PX', default: 160, help: 'side of the square copy the encoder sees' },
+  'loc-size': { type: 'int', meta: 'PX', default: 160, help: 'side of the square copy the encoder sees (with --init: the model\'s own unless given)' },
   frame: { type: 'size', meta: 'WxH', default: '128x160', help: 'frame the loss is computed in' },
   'model-frame': { type: 'size', meta: 'WxH', default: '256x320', help: 'the model\'s output frame (align\'s default --size)' },
   margin: { type: 'string', meta: 'L,R,T,B', default: '0', help: 'export margin around the matched (template) region, fractions of it per side, e.g. 0.15,0.15,0.15,0.05; one number for all sides' },
@@ -491,7 +493,7 @@ export async function runTrain(argv: string[], signal?: AbortSignal): Promise<nu
     lr: pick('lr') as number | undefined, lrEnd: v['lr-end'] as number | undefined,
     weightDecay: pick('weight-decay') as number | undefined, loss, lambda: v.lambda as number,
     window: v.window as number, levels: v.levels as number, perceptual: v.perceptual as string | undefined,
-    head: v.head as 'bounded' | 'raw', locSize: v['loc-size'] as number, frame: v.frame as Size,
+    head: v.head as 'bounded' | 'raw', locSize: v.init && !a.given.has('loc-size') ? undefined : v['loc-size'] as number, frame: v.frame as Size,
     modelFrame: v['model-frame'] as Size, margin: parseMargin(v.margin as string), scaleRange: parseScaleRange(v['scale-range'] as string | undefined), seed: v.seed as number, augment: v.augment as boolean,
     augmentRange: { shift: v['augment-shift'] as number, scale: v['augment-scale'] as number, rotateDeg: v['augment-rotate'] as number, border: v['augment-border'] as number, canvas: v['augment-canvas'] as number },
     maxImages: v['max-images'] as number, checkpointEvery: v['checkpoint-every'] as number,
