@@ -26,6 +26,7 @@ import {
   type NamedTensorInfoMap,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { hostOutputs, hostRead } from './host-kernel';
 
 const WASM = 'wasm';
 
@@ -33,7 +34,6 @@ const WASM = 'wasm';
 interface WasmBackend {
   makeOutput(shape: number[], dtype: DataType): TensorInfo;
   disposeData(dataId: DataId, force?: boolean): boolean;
-  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
 }
 
 type Pad = backend_util.ExplicitPadding | 'same' | 'valid' | number;
@@ -63,19 +63,13 @@ function dispose(backend: WasmBackend, ...infos: TensorInfo[]): void {
   for (const t of infos) backend.disposeData(t.dataId);
 }
 
-/**
- * A Float32Array view of a tensor on the wasm heap. Any allocation may grow
- * (and so detach) the heap, so views must be taken after the last makeOutput
- * of a step and never kept across kernel calls.
- */
+/** A float32 view on the wasm heap (host-kernel.ts: taken after the last allocation, never kept). */
 function heapF32(backend: WasmBackend, t: TensorInfo): Float32Array {
-  return backend.typedArrayFromHeap(t) as Float32Array;
+  return hostRead(backend, t, 'wasm-grad-kernels');
 }
 
 function zeros(backend: WasmBackend, shape: number[]): TensorInfo {
-  const out = backend.makeOutput(shape, 'float32');
-  heapF32(backend, out).fill(0);
-  return out;
+  return hostOutputs(backend, [shape], () => {}, true)[0];
 }
 
 /**

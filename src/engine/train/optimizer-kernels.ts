@@ -60,15 +60,14 @@ const adamw: KernelFunc = ({ inputs, backend, attrs }) => {
   const read = (t: TensorInfo) => hostRead(backend, t, ADAMW_UPDATE);
   const decay = 1 - lr * weightDecay;
   const simd = hostSimd(backend);
+  // SIMD does the whole vectors of 4; the scalar loop the rest (all of it off wasm).
+  const n4 = simd ? w.shape.reduce((a, b) => a * b, 1) & ~3 : 0;
   const outs = hostOutputs(backend, [w.shape, w.shape, w.shape], ([w1, m1, v1]) => {
-    // SIMD does whole vectors of 4 (below); the scalar loop does the rest (all of it off wasm).
-    const from = simd ? w1.length & ~3 : 0;
-    const tail = (a: Float32Array) => a.subarray(from);
+    const tail = (a: Float32Array) => a.subarray(n4);
     adamwLoop(tail(read(w)), tail(read(g)), tail(read(m)), tail(read(v)), tail(w1), tail(m1), tail(v1), lr, beta1, beta2, epsilon, decay, bc1, bc2);
   });
   if (simd) {
     const [w1, m1, v1] = outs.map((o) => simd.ptr(o));
-    const n4 = outs[0].shape.reduce((a, b) => a * b, 1) & ~3;
     simd.loops.adamw(simd.ptr(w), simd.ptr(g), simd.ptr(m), simd.ptr(v), w1, m1, v1, n4, beta1, beta2, lr / bc1, 1 / bc2, epsilon, decay);
   }
   return outs;

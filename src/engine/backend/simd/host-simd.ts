@@ -39,22 +39,16 @@ interface WasmBackendLike {
     /** single-threaded build */
     asm?: { memory?: HostWasmMemory };
   };
-  dataIdMap: { get(dataId: unknown): { memoryOffset: number } | undefined };
+  /** BackendWasm's own accessor of a tensor's heap offset. */
+  getMemoryOffset(dataId: unknown): number;
 }
 
 export class HostSimd {
   constructor(private readonly backend: WasmBackendLike, readonly loops: SimdLoops) {}
 
-  /** The backend these loops run on (for allocating outputs). */
-  backendOf(): unknown {
-    return this.backend;
-  }
-
   /** Heap byte offset of a tensor's data. */
   ptr(t: TensorInfo): number {
-    const d = this.backend.dataIdMap.get(t.dataId);
-    if (!d) throw new Error('host-simd: tensor not on this wasm backend');
-    return d.memoryOffset;
+    return this.backend.getMemoryOffset(t.dataId);
   }
 
   /**
@@ -93,7 +87,7 @@ export function hostSimdFailure(): string | null {
 function instantiate(backend: WasmBackendLike): HostSimd | null {
   const memory = backend.wasm?.wasmMemory ?? backend.wasm?.asm?.memory;
   const WA = hostWebAssembly();
-  if (!memory || !WA || typeof backend.wasm._malloc !== 'function' || !backend.dataIdMap) {
+  if (!memory || !WA || typeof backend.wasm._malloc !== 'function' || typeof backend.getMemoryOffset !== 'function') {
     failure = 'the wasm backend exposes no memory (or the host has no WebAssembly)';
     return null;
   }

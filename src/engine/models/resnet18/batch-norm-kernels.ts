@@ -127,11 +127,11 @@ function inputGradientCoefficients(
 
 /** The same two directions on the wasm heap, in host-kernels.wat's SIMD loops (C a multiple of 4). */
 function simdForward(
-  simd: HostSimd, x: TensorInfo, gamma: TensorInfo, beta: TensorInfo, C: number, epsilon: number, relu: boolean,
+  backend: unknown, simd: HostSimd, x: TensorInfo, gamma: TensorInfo, beta: TensorInfo, C: number, epsilon: number, relu: boolean,
   read: (t: TensorInfo) => Float32Array,
 ): TensorInfo[] {
   const n = x.shape.reduce((p, q) => p * q, 1);
-  const outs = hostOutputs(simd.backendOf(), [x.shape, [C], [C]], () => {});
+  const outs = hostOutputs(backend, [x.shape, [C], [C]], () => {});
   const [y, meanT, varianceT] = outs;
   simd.scratch(C, 2, 2, ([sumP, sqP, scaleP, shiftP], [sum, sq], [scale32, shift32]) => {
     simd.loops.bnMoments(simd.ptr(x), n, 4 * C, sumP, sqP);
@@ -147,11 +147,11 @@ function simdForward(
 }
 
 function simdBackward(
-  simd: HostSimd, t: Record<'dy' | 'x' | 'mean' | 'variance' | 'gamma' | 'beta', TensorInfo>, C: number, epsilon: number, relu: boolean,
+  backend: unknown, simd: HostSimd, t: Record<'dy' | 'x' | 'mean' | 'variance' | 'gamma' | 'beta', TensorInfo>, C: number, epsilon: number, relu: boolean,
   read: (t: TensorInfo) => Float32Array,
 ): TensorInfo[] {
   const n = t.x.shape.reduce((p, q) => p * q, 1);
-  const outs = hostOutputs(simd.backendOf(), [t.x.shape, [C], [C]], () => {});
+  const outs = hostOutputs(backend, [t.x.shape, [C], [C]], () => {});
   const [dx, dGammaT, dBetaT] = outs;
   simd.scratch(C, 2, 5, ([sdP, sdxP, scaleP, shiftP, aP, bP, kP], [sd, sdx], [scale32, shift32, a, b, k]) => {
     const mu = read(t.mean);
@@ -173,7 +173,7 @@ const forward: KernelFunc = ({ inputs, backend, attrs }) => {
   const C = channels(x, BATCH_NORM_TRAIN);
   const read = (t: TensorInfo) => hostRead(backend, t, BATCH_NORM_TRAIN);
   const simd = C % 4 === 0 ? hostSimd(backend) : null;
-  if (simd) return simdForward(simd, x, gamma, beta, C, epsilon, relu, read);
+  if (simd) return simdForward(backend, simd, x, gamma, beta, C, epsilon, relu, read);
   return hostOutputs(backend, [x.shape, [C], [C]], ([y, mean, variance]) => {
     const xv = read(x);
     moments(xv, C, mean, variance);
@@ -188,7 +188,7 @@ const backward: KernelFunc = ({ inputs, backend, attrs }) => {
   const C = channels(x, BATCH_NORM_TRAIN_GRAD);
   const read = (t: TensorInfo) => hostRead(backend, t, BATCH_NORM_TRAIN_GRAD);
   const simd = C % 4 === 0 ? hostSimd(backend) : null;
-  if (simd) return simdBackward(simd, { dy, x, mean, variance, gamma, beta }, C, epsilon, relu, read);
+  if (simd) return simdBackward(backend, simd, { dy, x, mean, variance, gamma, beta }, C, epsilon, relu, read);
   return hostOutputs(backend, [x.shape, [C], [C]], ([dx, dGamma, dBeta]) => {
     const xv = read(x);
     const g = read(dy);

@@ -44,6 +44,14 @@ export interface StnConfig {
   margin: FrameMargin;
 }
 
+/**
+ * The offset z0 of the bounded head's s = lo + (hi − lo)·sigmoid(z + z0) that
+ * puts z = 0 at s = 1 (the identity).
+ */
+export function scaleOffset([lo, hi]: readonly [number, number]): number {
+  return Math.log((1 - lo) / (hi - 1));
+}
+
 export const DEFAULT_BOUNDS: HeadBounds = { translation: 0.5, scale: [0.5, 1.5], rotation: Math.PI / 6 };
 
 export const ORIGINAL_FRAME: Size = { width: 256, height: 320 };

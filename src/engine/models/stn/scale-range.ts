@@ -1,13 +1,13 @@
 import * as tf from '../../tf';
-import { validateStnConfig } from './config';
+import { scaleOffset, validateStnConfig } from './config';
 import type { AlignmentModel } from './stn';
 
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
 
-/** ds/dz at z = 0 of the bounded head's s = lo + (hi − lo)·sigmoid(z + z0) (z0 puts s(0) at 1). */
-export function scaleSlope([lo, hi]: readonly [number, number]): number {
-  const p = sigmoid(Math.log((1 - lo) / (hi - 1)));
-  return (hi - lo) * p * (1 - p);
+/** ds/dz at z = 0 of the bounded head's s = lo + (hi − lo)·sigmoid(z + z0). */
+function scaleSlope(range: readonly [number, number]): number {
+  const p = sigmoid(scaleOffset(range));
+  return (range[1] - range[0]) * p * (1 - p);
 }
 
 /**

@@ -3,7 +3,7 @@ import type { AffineParams, Size } from '../../affine/affine';
 import { warpAffine } from '../../sampler/warp';
 import { init, ParameterSet, seedStream } from '../params';
 import { addResnet18Params, FoldedResnet18, RESNET18_FEATURES, resnet18Forward } from '../resnet18/resnet18';
-import { defaultStnConfig, type StnConfig } from './config';
+import { defaultStnConfig, scaleOffset, type StnConfig } from './config';
 
 const IMAGENET_MEAN = [0.485, 0.456, 0.406];
 const IMAGENET_STD = [0.229, 0.224, 0.225];
@@ -58,8 +58,8 @@ export class AlignmentModel {
     return tf.tidy(() => {
       const b = out.shape[0];
       const col = (k: number) => out.slice([0, k], [b, 1]);
-      // s = lo + (hi − lo)·sigmoid(z + z0), with z0 chosen so z = 0 gives s = 1.
-      const z0 = Math.log((1 - lo) / (hi - 1));
+      // s = lo + (hi − lo)·sigmoid(z + z0): z = 0 is the identity.
+      const z0 = scaleOffset([lo, hi]);
       const s = (k: number) => col(k).add(z0).sigmoid().mul(hi - lo).add(lo);
       return tf.concat([
         col(0).tanh().mul(translation), col(1).tanh().mul(translation),
