@@ -31,9 +31,12 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { Worker } from 'node:worker_threads';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
+import { setConvThreadSpawner } from '../src/engine/backend/simd/conv-gemm';
 
 const require = createRequire(import.meta.url);
 const WORKER_SCRIPT = fileURLToPath(new URL('./wasm-pthread-worker.cjs', import.meta.url));
@@ -93,6 +96,7 @@ export function threadedWasmFailure(): Error | undefined {
  */
 export async function prepareNodeWasm(threads: number): Promise<void> {
   parseThreads(threads, 'WASM threads');
+  prepareConvGemm();
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   const running = (tf.engine() as unknown as { registry: Record<string, unknown> }).registry.wasm !== undefined;
   if (running) {
@@ -176,4 +180,28 @@ function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
     timer = setTimeout(() => reject(new Error(`${what} within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The convolution GEMM (src/engine/backend/simd/conv-gemm.ts) needs relaxed
+ * SIMD, which Node 20's V8 (11.3) has behind a flag (on by default from V8
+ * 11.4: Chrome 114, Node 22); the flag must be set before the module is
+ * compiled, and V8's flags are the process's, so worker threads share it. Its
+ * helper threads are worker_threads on the backend's shared memory, unref'd so
+ * they never keep the process alive.
+ */
+function prepareConvGemm(): void {
+  setFlagsFromString('--experimental-wasm-relaxed-simd');
+  setConvThreadSpawner((source, args) => {
+    const worker = new Worker(`const { workerData: d } = require('node:worker_threads');\n(${source})(d.module, d.memory, d.control, d.id);`, {
+      eval: true,
+      workerData: args,
+    });
+    worker.on('error', (e) => {
+      // The calling thread times out on the missing share and reports that; say why here.
+      console.error(`cxr-align: a convolution thread failed: ${(e as Error).message}`);
+    });
+    worker.unref();
+    return { terminate: () => void worker.terminate() };
+  });
 }

@@ -40,5 +40,10 @@ test('the user switches to WASM on the backend panel', async ({ wb }) => {
   log(`  WASM training kernels: ${kernels}`);
   expect(kernels).toBe('SIMD');
   await expect(page.locator('[data-testid="wasm-kernels"]')).toHaveText('SIMD');
+  // Chromium has relaxed SIMD: convolutions run the engine's GEMM on as many threads as XNNPACK has.
+  const convolutions = await S(page, (s) => s.backend!.wasmConvolutions);
+  log(`  WASM convolutions: ${convolutions}`);
+  expect(convolutions).toBe(`relaxed-SIMD GEMM, ${wb.facts.wasmThreads} thread${wb.facts.wasmThreads === 1 ? '' : 's'}`);
+  await expect(page.locator('[data-testid="wasm-convolutions"]')).toHaveText(convolutions!);
   if (!wb.facts.webgpu) await shot(page, '02-backend');
 });

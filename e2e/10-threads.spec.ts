@@ -11,6 +11,7 @@ test('the page\'s WASM on every core against one thread: the same 20 films, ms/f
   const { cxr } = sharedFiles();
   const cores = await wb.page.evaluate(() => navigator.hardwareConcurrency);
   const timing: Record<number, number> = {};
+  const convolutions: Record<number, string | null> = {};
   for (const threads of [cores, 1]) {
     // A fresh page: the thread pool is sized once, when the WASM backend first starts.
     const p = await wb.context.newPage();
@@ -20,6 +21,9 @@ test('the page\'s WASM on every core against one thread: the same 20 films, ms/f
       await bootReady(p);
       const got = await S(p, (s) => s.backend!.wasmThreads);
       expect(got, `asked for ${threads} WASM threads, the page runs`).toBe(threads);
+      // The engine's convolution GEMM runs on as many threads (its helpers are workers of the engine's worker).
+      convolutions[threads] = await S(p, (s) => s.backend!.wasmConvolutions);
+      expect(convolutions[threads]).toBe(`relaxed-SIMD GEMM, ${threads} thread${threads === 1 ? '' : 's'}`);
       await p.setInputFiles('[data-testid="file-input"]', cxr);
       await until(p, (s) => s.alignment.last && s.alignment.last.count === 20 && !s.alignment.running, '20 films to align', { timeout: 180_000 });
       timing[threads] = (await S(p, (s) => s.alignment.last!.ms)) / 20;
@@ -28,7 +32,7 @@ test('the page\'s WASM on every core against one thread: the same 20 films, ms/f
     }
   }
   wb.facts.pageThreads = timing;
-  const fact = `20 ChestX-ray14 films in the page on WASM: ${cores} threads ${timing[cores].toFixed(1)} ms/film, 1 thread ${timing[1].toFixed(1)} ms/film (${(timing[1] / timing[cores]).toFixed(2)}x)`;
+  const fact = `20 ChestX-ray14 films in the page on WASM: ${cores} threads ${timing[cores].toFixed(1)} ms/film, 1 thread ${timing[1].toFixed(1)} ms/film (${(timing[1] / timing[cores]).toFixed(2)}x); convolutions: ${convolutions[cores]} / ${convolutions[1]}`;
   log(`  ${fact}`);
   testInfo.annotations.push({ type: 'fact', description: fact });
 });

@@ -7,6 +7,7 @@
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+import { setConvThreadSpawner } from '../../engine';
 import { engineHandlers } from './handlers';
 import type { ToCallee } from '../../rpc/index';
 import { Dispatcher } from './dispatcher';
@@ -15,6 +16,17 @@ import { IdbWeightStore, MemoryWeightStore } from './weight-store';
 declare const self: DedicatedWorkerGlobalScope;
 
 const base = new URL(import.meta.env.BASE_URL, self.location.origin);
+
+// The wasm convolution's helper threads (engine/backend/simd/conv-gemm.ts): workers
+// of this worker on the backend's shared memory (the page is cross-origin isolated).
+// One blob URL for the session: revoking it while a worker still loads it would fail the load.
+let convThreadUrl: string | null = null;
+setConvThreadSpawner((source, args) => {
+  convThreadUrl ??= URL.createObjectURL(new Blob([`onmessage = (e) => { const d = e.data; (${source})(d.module, d.memory, d.control, d.id); };`], { type: 'text/javascript' }));
+  const worker = new Worker(convThreadUrl, { name: `cxr-align-conv-${args.id}` });
+  worker.postMessage(args);
+  return { terminate: () => worker.terminate() };
+});
 
 let listed: Promise<Set<string> | null> | null = null;
 

@@ -26,6 +26,8 @@ export interface BackendState {
   wasmThreads: number | null;
   /** How training's batch norm, AdamW and gradient norm run on WASM: 'SIMD' or 'scalar (reason)'; null until WASM has started. */
   wasmKernels: string | null;
+  /** How WASM runs convolutions: 'relaxed-SIMD GEMM, N threads' (engine/backend/wasm-conv.ts) or 'XNNPACK (reason)'; null until WASM has started. */
+  wasmConvolutions: string | null;
 }
 
 export type ModelKind = 'identity' | 'shipped' | 'fine-tuned' | 'loaded';

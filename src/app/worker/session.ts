@@ -13,7 +13,7 @@
  */
 import { unzipSync } from 'fflate';
 import {
-  decodeImage, deserializeModel, emptyMetadata, locInput, serializeModel, trySetBackend, vggFromLayersModel, wasmKernelMode, wasmThreadsCount,
+  decodeImage, deserializeModel, emptyMetadata, locInput, serializeModel, trySetBackend, vggFromLayersModel, wasmConvMode, wasmKernelMode, wasmThreadsCount,
   type AffineMatrix, type AffineParams, type AlignmentModel, type BackendName, type GrayImage, type ModelMetadata, type PerceptualNet,
 } from '../../engine';
 import { fromBytes } from '../lib/geometry';
@@ -101,6 +101,7 @@ export class Session {
       },
       wasmThreads: wasmThreadsCount(),
       wasmKernels: wasmKernelMode(),
+      wasmConvolutions: wasmConvMode(),
     };
   }
 

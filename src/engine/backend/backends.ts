@@ -1,6 +1,7 @@
 import * as tf from '../tf';
 import { hostNavigator } from '../host';
 import { watchDevice } from './device-guard';
+import { convGemm, convGemmFailure } from './simd/conv-gemm';
 import { hostSimd, hostSimdFailure } from './simd/host-simd';
 import { applyWebGpuLimits } from './webgpu-limits';
 
@@ -60,6 +61,8 @@ async function loadBackend(name: BackendName, opts: BackendOptions): Promise<voi
         const { registerWasmGradKernels } = await import('./wasm-grad-kernels');
         const { registerWasmScatterKernels } = await import('./wasm-scatter-kernels');
         const { registerWasmIdentity } = await import('./wasm-identity');
+        const { registerWasmConv } = await import('./wasm-conv');
+        registerWasmConv();
         registerWasmGradKernels();
         registerWasmScatterKernels();
         registerWasmIdentity();
@@ -84,6 +87,18 @@ export function wasmKernelMode(): string | null {
   const backend = tf.findBackend('wasm');
   if (!backend) return null;
   return hostSimd(backend) ? 'SIMD' : `scalar (${hostSimdFailure()})`;
+}
+
+/**
+ * How the wasm backend runs convolutions: 'relaxed-SIMD GEMM, N threads' (or
+ * 'SIMD GEMM', without relaxed SIMD) or 'XNNPACK (reason)'; null until wasm
+ * has started.
+ */
+export function wasmConvMode(): string | null {
+  const backend = tf.findBackend('wasm');
+  if (!backend) return null;
+  const gemm = convGemm(backend, wasmThreadsCount() ?? 1);
+  return gemm ? `${gemm.fused ? 'relaxed-SIMD' : 'SIMD'} GEMM, ${gemm.threadCount} thread${gemm.threadCount > 1 ? 's' : ''}` : `XNNPACK (${convGemmFailure()})`;
 }
 
 /**

@@ -6,6 +6,7 @@ import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmGradKernels } from './wasm-grad-kernels';
+import { registerWasmConv } from './wasm-conv';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { defaultWasmThreads, prepareNodeWasm } from '../../../cli/wasm-threads';
 
@@ -106,6 +107,11 @@ const cases: ConvCase[] = [
   { x: [2, 6, 6, 5], w: [1, 1, 5, 7], strides: 1, pad: 'valid' },
   // Deep layers at a small input (kh*kw*Ci > B*OH*OW): dx as one GEMM + col2im.
   { x: [2, 4, 4, 64], w: [3, 3, 64, 32], strides: 1, pad: 'same' },
+  // Stride 1 with Ci a multiple of 8: dx as one GEMM with the filter packed flipped (wasm-conv.ts),
+  // layer 4's shape at two films, asymmetric explicit padding, an even 'same' kernel.
+  { x: [2, 2, 2, 512], w: [3, 3, 512, 512], strides: 1, pad: 'same' },
+  { x: [2, 7, 6, 8], w: [3, 3, 8, 12], strides: 1, pad: [[0, 0], [2, 0], [1, 2], [0, 0]] },
+  { x: [1, 6, 5, 16], w: [2, 2, 16, 4], strides: 1, pad: 'same' },
   { x: [2, 8, 8, 16], w: [3, 3, 16, 32], strides: 2, pad: 1 },
   { x: [2, 4, 5, 48], w: [1, 1, 48, 16], strides: 2, pad: 'valid' },
   // Pads wider than the kernel turn into crops inside both kernels.
@@ -120,6 +126,8 @@ const builtinBackpropInput = tf.getKernel(tf.Conv2DBackpropInput, 'wasm');
 const threads = defaultWasmThreads();
 
 beforeAll(async () => {
+  // The gradients' own convolutions run on the engine's GEMM, as in the product (backends.ts).
+  registerWasmConv();
   registerWasmGradKernels();
   await prepareNodeWasm(threads);
   expect(await tf.setBackend('wasm')).toBe(true);

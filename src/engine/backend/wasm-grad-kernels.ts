@@ -27,6 +27,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { hostOutputs, hostRead } from './host-kernel';
+import { backpropInputStride1 } from './wasm-conv';
 
 const WASM = 'wasm';
 
@@ -350,6 +351,13 @@ function col2im(
   }
 }
 
+/**
+ * dx as one GEMM (gemmBackpropInput) only when the filter is this many times
+ * the output pixels: measured per layer at batch 8, 128 px, 2 threads, on the
+ * convolution GEMM (wasm-conv.ts): layer 3 (2,304 vs 512) 14.8 → 9.5 ms by
+ * phases, layer 4 (4,608 vs 128) 11.8 by the GEMM against 17.1 by phases.
+ */
+const GEMM_FACTOR = 8;
 const originalSetUp = new WeakSet<object>();
 
 function conv2DBackpropInput(
@@ -376,7 +384,11 @@ function conv2DBackpropInput(
   const [, outH, outW] = dy.shape as Shape4;
   const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = info;
 
-  if (kh * kw * inC > batch * outH * outW) return gemmBackpropInput(backend, dy, filter, info, inputShape);
+  if (sh === 1 && sw === 1) {
+    const direct = backpropInputStride1(backend, dy, filter, inputShape, info.padInfo.top, info.padInfo.left);
+    if (direct) return direct;
+  }
+  if (kh * kw * inC > GEMM_FACTOR * batch * outH * outW) return gemmBackpropInput(backend, dy, filter, info, inputShape);
 
   const axesH = Array.from({ length: sh }, (_, p) => phaseAxis(p, sh, kh, info.padInfo.top, inH, outH));
   const axesW = Array.from({ length: sw }, (_, p) => phaseAxis(p, sw, kw, info.padInfo.left, inW, outW));

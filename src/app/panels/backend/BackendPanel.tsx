@@ -73,6 +73,7 @@ export function BackendPanel() {
             <dt>Isolation</dt><dd>{globalThis.crossOriginIsolated ? 'cross-origin isolated (WASM threads on)' : 'not isolated (WASM runs single-threaded)'}</dd>
             <dt>WASM threads</dt><dd data-testid="wasm-threads">{backend?.wasmThreads == null ? 'not started' : backend.wasmThreads}</dd>
             <dt>WASM training kernels</dt><dd data-testid="wasm-kernels">{backend?.wasmKernels ?? 'not started'}</dd>
+            <dt>WASM convolutions</dt><dd data-testid="wasm-convolutions">{backend?.wasmConvolutions ?? 'not started'}</dd>
           </dl>
         </Card>
       </div>

@@ -1,0 +1,325 @@
+/**
+ * The convolution GEMM of scripts/conv-gemm-wat.mjs, instantiated on a tfjs
+ * wasm backend's own memory and run on every thread the backend has.
+ *
+ * Why not XNNPACK's convolution (tfjs-backend-wasm 4.22's build): it is plain
+ * 128-bit SIMD, mul then add, and measured ~33 GFLOP/s a core here on
+ * ResNet18's 3x3 layers. With relaxed SIMD's fused multiply-add the same 4x8
+ * tiling runs ~50 (scripts/conv-gemm-wat.mjs has the tile measurements); and
+ * XNNPACK repacks a filter it has not seen (every training step) on one
+ * thread, ~25 ms for layer 4's.
+ *
+ * Threads: the backend's memory is shared in its threaded build, so helper
+ * threads (spawned by the host, see setConvThreadSpawner) instantiate the same
+ * module on it and each computes its share of C; the calling thread takes
+ * share 0 and waits on an Atomics counter. A host that cannot block (a page's
+ * main thread) or spawn gets no pool: the convolution then only runs where
+ * XNNPACK has one thread too (wasm-conv.ts decides).
+ */
+import type { TensorInfo } from '@tensorflow/tfjs-core';
+import { decodeBase64, hostWebAssembly, type HostWasmMemory } from '../../host';
+import { PLAIN_SHARED, PLAIN_UNSHARED, RELAXED_SHARED, RELAXED_UNSHARED } from './conv-gemm-wasm';
+
+interface ConvExports {
+  packW(w: number, ldw: number, k: number, n: number, dst: number): void;
+  packWT(w: number, taps: number, ci: number, co: number, dst: number): void;
+  conv(ind: number, taps: number, ci: number, x: number, zero: number, w: number, c: number, ldc: number,
+    bias: number, relu: number, row0: number, row1: number, col0: number, col1: number, scratch: number, chunk: number): void;
+}
+
+interface WasmBackendLike {
+  wasm: {
+    _malloc(bytes: number): number;
+    _free(ptr: number): void;
+    HEAPU8: Uint8Array;
+    wasmMemory?: HostWasmMemory;
+    asm?: { memory?: HostWasmMemory };
+  };
+  getMemoryOffset(dataId: unknown): number;
+}
+
+/** A helper thread as the host made it. */
+export interface ConvThread {
+  terminate(): void;
+}
+
+/**
+ * Starts a thread that runs `source` (a function expression of
+ * (module, memory, control, id)) with those arguments; the host's way to make
+ * one (Node's worker_threads, a browser's Worker).
+ */
+export type ConvThreadSpawner = (source: string, args: { module: object; memory: HostWasmMemory; control: number; id: number }) => ConvThread;
+
+let spawner: ConvThreadSpawner | null = null;
+
+/** How this host starts the convolution's helper threads (null: none). */
+export function setConvThreadSpawner(s: ConvThreadSpawner | null): void {
+  spawner = s;
+}
+
+/** The helper threads' loop: wait for a new generation, do this thread's share, count it done. */
+const THREAD_SOURCE = `(module, memory, control, id) => {
+  const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
+  const ctl = new Int32Array(memory.buffer, control, ${16 + 4 * 16});
+  let seen = 0;
+  for (;;) {
+    Atomics.wait(ctl, 0, seen);
+    seen = Atomics.load(ctl, 0);
+    if (ctl[2] === 0) return;
+    const s = 16 + 4 * id;
+    if (ctl[s + 1] > ctl[s] && ctl[s + 3] > ctl[s + 2]) {
+      ex.conv(ctl[3], ctl[4], ctl[5], ctl[6], ctl[7], ctl[8], ctl[9], ctl[10], ctl[11], ctl[12],
+        ctl[s], ctl[s + 1], ctl[s + 2], ctl[s + 3], ctl[13] + id * ctl[14], ctl[15]);
+    }
+    Atomics.add(ctl, 1, 1);
+    Atomics.notify(ctl, 1);
+  }
+}`;
+
+/** A thread that has not answered in this long has died (its error is the host's to report). */
+const THREAD_TIMEOUT_MS = 30_000;
+const MAX_THREADS = 16;
+
+/**
+ * Floats of W one chunk of k may span (across a thread's columns): 1 MB, half
+ * of a core's L2 here, so the chunk stays cached while every row block reads
+ * it. Measured on ResNet18's filter gradients (k = output pixels x batch, up to
+ * 8,192 long) and layer 3-4 convolutions, whose whole W is 2-9 MB.
+ */
+const CHUNK_FLOATS = 262_144;
+
+export interface ConvCall {
+  /** Heap byte offsets. */
+  ind: number;
+  x: number;
+  w: number;
+  c: number;
+  bias: number;
+  taps: number;
+  ci: number;
+  ldc: number;
+  relu: boolean;
+  rows: number;
+  cols: number;
+}
+
+export class ConvGemm {
+  private control = 0;
+  private threads: ConvThread[] = [];
+  private scratch = 0;
+  private scratchFloats = 0;
+  private zero = 0;
+  private zeroFloats = 0;
+
+  constructor(
+    private readonly backend: WasmBackendLike,
+    private readonly exports: ConvExports,
+    private readonly module: object,
+    private readonly memory: HostWasmMemory,
+    /** Threads sharing each call (1: the calling thread alone). */
+    readonly threadCount: number,
+    /** Whether the multiply-add is relaxed SIMD's fused one. */
+    readonly fused: boolean,
+  ) {}
+
+  /** Starts the helpers (threadCount − 1 of them). */
+  start(): void {
+    if (this.threadCount <= 1 || this.control) return;
+    this.control = this.malloc(4 * (16 + 4 * MAX_THREADS));
+    const ctl = this.ctl();
+    ctl.fill(0);
+    for (let id = 1; id < this.threadCount; id++) {
+      this.threads.push(spawner!(THREAD_SOURCE, { module: this.module, memory: this.memory, control: this.control, id }));
+    }
+  }
+
+  /** The heap (views on it are valid until the next allocation). */
+  heap(): ArrayBufferLike {
+    return this.backend.wasm.HEAPU8.buffer;
+  }
+
+  ptr(t: TensorInfo): number {
+    return this.backend.getMemoryOffset(t.dataId);
+  }
+
+  malloc(bytes: number): number {
+    const p = this.backend.wasm._malloc(bytes);
+    if (!p) throw new Error(`conv-gemm: the wasm heap has no ${bytes} bytes left`);
+    return p;
+  }
+
+  free(ptr: number): void {
+    this.backend.wasm._free(ptr);
+  }
+
+  /** Packs W [k, n] (row stride ldw floats) into a new heap block (the caller frees it). */
+  packW(w: number, ldw: number, k: number, n: number): number {
+    const dst = this.malloc(4 * k * n);
+    this.exports.packW(w, ldw, k, n, dst);
+    return dst;
+  }
+
+  /**
+   * Packs the input gradient's filter W'[(t', o), i] = W[taps-1-t', i, o] from
+   * W [taps, ci, co] (ci a multiple of 8, co of 4) into a new heap block (the
+   * caller frees it): dx is then the GEMM of dy with it.
+   */
+  packWT(w: number, taps: number, ci: number, co: number): number {
+    const dst = this.malloc(4 * taps * ci * co);
+    this.exports.packWT(w, taps, ci, co, dst);
+    return dst;
+  }
+
+  /** A heap block of at least `floats` zeros, for padding runs. */
+  zeros(floats: number): number {
+    if (floats > this.zeroFloats) {
+      if (this.zero) this.free(this.zero);
+      this.zeroFloats = Math.max(floats, 2 * this.zeroFloats);
+      this.zero = this.malloc(4 * this.zeroFloats);
+      new Uint8Array(this.heap(), this.zero, 4 * this.zeroFloats).fill(0);
+    }
+    return this.zero;
+  }
+
+  private ctl(): Int32Array {
+    return new Int32Array(this.heap(), this.control, 16 + 4 * MAX_THREADS);
+  }
+
+  /** C = A · W (+ bias, ReLU) over every thread; W packed by packW. */
+  run(call: ConvCall): void {
+    const { ind, x, w, c, bias, taps, ci, ldc, relu, rows, cols } = call;
+    const T = this.threadCount;
+    const shares = split(rows, cols, T);
+    const widest = Math.max(...shares.map(([, , c0, c1]) => c1 - c0));
+    const chunk = Math.max(1, Math.min(taps, Math.floor(CHUNK_FLOATS / (ci * Math.max(widest, 1)))));
+    const perThread = 4 * chunk * ci + 16;
+    if (perThread * T > this.scratchFloats) {
+      if (this.scratch) this.free(this.scratch);
+      this.scratchFloats = perThread * T;
+      this.scratch = this.malloc(4 * this.scratchFloats);
+    }
+    const zero = this.zeros(ci);
+    const r = relu ? 1 : 0;
+    if (T === 1 || !this.control) {
+      this.exports.conv(ind, taps, ci, x, zero, w, c, ldc, bias, r, 0, rows, 0, cols, this.scratch, chunk);
+      return;
+    }
+    const ctl = this.ctl();
+    ctl[2] = 1;
+    ctl.set([ind, taps, ci, x, zero, w, c, ldc, bias, r, this.scratch, 4 * perThread, chunk], 3);
+    for (let id = 0; id < T; id++) ctl.set(shares[id], 16 + 4 * id);
+    Atomics.store(ctl, 1, 0);
+    Atomics.add(ctl, 0, 1);
+    Atomics.notify(ctl, 0);
+    const [r0, r1, c0, c1] = shares[0];
+    if (r1 > r0 && c1 > c0) this.exports.conv(ind, taps, ci, x, zero, w, c, ldc, bias, r, r0, r1, c0, c1, this.scratch, chunk);
+    for (;;) {
+      const done = Atomics.load(ctl, 1);
+      if (done >= T - 1) break;
+      if (Atomics.wait(ctl, 1, done, THREAD_TIMEOUT_MS) === 'timed-out') {
+        throw new Error(`conv-gemm: a convolution thread did not answer in ${THREAD_TIMEOUT_MS / 1000} s`);
+      }
+    }
+  }
+
+  /** Stops the helpers (the pool is per backend; a new backend makes a new one). */
+  stop(): void {
+    if (!this.control) return;
+    const ctl = this.ctl();
+    ctl[2] = 0;
+    Atomics.add(ctl, 0, 1);
+    Atomics.notify(ctl, 0);
+    for (const t of this.threads) t.terminate();
+    this.threads = [];
+  }
+}
+
+/**
+ * Each thread's [row0, row1, col0, col1]: columns in panels of 8 where C has
+ * more columns than rows (each thread then reads only its part of W, the
+ * larger operand: layer 4's 2.4 M weights against 128 pixels) or too few rows
+ * to share, else rows in blocks of 4 (the tile height).
+ */
+export function split(rows: number, cols: number, threads: number): [number, number, number, number][] {
+  const out: [number, number, number, number][] = [];
+  const blocks = Math.ceil(rows / 4);
+  const panels = Math.ceil(cols / 8);
+  if (panels < threads || (cols <= rows && blocks >= 2 * threads)) {
+    const per = Math.ceil(blocks / threads);
+    for (let t = 0; t < threads; t++) out.push([Math.min(rows, t * per * 4), Math.min(rows, (t + 1) * per * 4), 0, cols]);
+  } else {
+    const per = Math.ceil(panels / threads);
+    for (let t = 0; t < threads; t++) out.push([0, rows, Math.min(cols, t * per * 8), Math.min(cols, (t + 1) * per * 8)]);
+  }
+  return out;
+}
+
+const byBackend = new WeakMap<object, ConvGemm | null>();
+let failure: string | null = null;
+
+/** Why the last wasm backend got no convolution GEMM (null when it got one). */
+export function convGemmFailure(): string | null {
+  return failure;
+}
+
+/** Whether this thread may block on Atomics.wait (not a page's main thread). */
+function canBlock(): boolean {
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A new GEMM on this backend (convGemm caches one per backend; tests make their own). */
+export function instantiate(backend: WasmBackendLike, xnnpackThreads: number): ConvGemm | null {
+  const memory = backend.wasm?.wasmMemory ?? backend.wasm?.asm?.memory;
+  const WA = hostWebAssembly();
+  if (!memory || !WA || typeof backend.wasm._malloc !== 'function' || typeof backend.getMemoryOffset !== 'function') {
+    failure = 'the wasm backend exposes no memory (or the host has no WebAssembly)';
+    return null;
+  }
+  const shared = Object.prototype.toString.call(memory.buffer) === '[object SharedArrayBuffer]';
+  let module: object | null = null;
+  let fused = true;
+  const reasons: string[] = [];
+  for (const [bytes, isFused] of [[shared ? RELAXED_SHARED : RELAXED_UNSHARED, true], [shared ? PLAIN_SHARED : PLAIN_UNSHARED, false]] as const) {
+    try {
+      module = new WA.Module(decodeBase64(bytes));
+      fused = isFused;
+      break;
+    } catch (e) {
+      reasons.push((e as Error).message);
+    }
+  }
+  if (!module) {
+    failure = `the convolution module did not compile here: ${reasons.join('; ')}`;
+    return null;
+  }
+  const threads = shared && xnnpackThreads > 1 && spawner && canBlock() ? Math.min(xnnpackThreads, MAX_THREADS) : 1;
+  if (xnnpackThreads > 1 && threads === 1) {
+    failure = `XNNPACK runs ${xnnpackThreads} threads and this host gives the convolution none (${spawner ? 'this thread cannot block' : 'no thread spawner'})`;
+    return null;
+  }
+  const instance = new WA.Instance(module, { env: { memory } });
+  const gemm = new ConvGemm(backend, instance.exports as unknown as ConvExports, module, memory, threads, fused);
+  gemm.start();
+  failure = null;
+  return gemm;
+}
+
+/**
+ * The convolution GEMM on this backend's heap and threads, or null where it
+ * cannot run as fast as XNNPACK would (see above; convGemmFailure says why).
+ */
+export function convGemm(backend: unknown, xnnpackThreads: number): ConvGemm | null {
+  const b = backend as WasmBackendLike & object;
+  if (!b || typeof b !== 'object' || !('wasm' in b)) return null;
+  let g = byBackend.get(b);
+  if (g === undefined) {
+    g = instantiate(b, xnnpackThreads);
+    byBackend.set(b, g);
+  }
+  return g;
+}
