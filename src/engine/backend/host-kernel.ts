@@ -11,7 +11,7 @@
  * so importing a kernel module never pulls a backend in.
  */
 import * as tf from '../tf';
-import type { DataType, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import type { DataType, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 
 export const HOST_BACKENDS = ['wasm', 'cpu'] as const;
 
@@ -66,4 +66,20 @@ export function registerHostKernel(name: string, kernelFunc: KernelFunc): void {
 /** Whether the current backend runs host kernels. */
 export function onHostBackend(): boolean {
   return (HOST_BACKENDS as readonly string[]).includes(tf.getBackend());
+}
+
+/**
+ * Registers `kernelFunc` as `kernelName` on `backendName` in place of the
+ * built-in kernel, which goes into `originals` (for the shapes it still
+ * serves) and keeps its setupFunc. Idempotent. Importing a backend package
+ * re-registers its kernels silently, so callers re-check where that matters.
+ */
+export function overrideKernel(backendName: string, kernelName: string, kernelFunc: KernelFunc, originals: Map<string, KernelConfig>): void {
+  const current = tf.getKernel(kernelName, backendName);
+  if (current?.kernelFunc === kernelFunc) return;
+  if (current != null) {
+    originals.set(kernelName, current);
+    tf.unregisterKernel(kernelName, backendName);
+  }
+  tf.registerKernel({ kernelName, backendName, kernelFunc, setupFunc: current?.setupFunc });
 }

@@ -1,33 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import { relErr, values } from '../../testing/arrays';
 import { useBackend } from '../../testing/tf-backend';
 import { wasmConvMode, wasmThreadsCount } from './backends';
 import { instantiate, split } from './simd/conv-gemm';
 
 type Shape4 = [number, number, number, number];
-
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
-
-/** max |a − b| / max |b|. */
-function relErr(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < b.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    m = Math.max(m, Math.abs(b[i]));
-  }
-  return m === 0 ? d : d / m;
-}
 
 async function on(backend: string, f: () => tf.Tensor): Promise<Float32Array> {
   await tf.setBackend(backend);

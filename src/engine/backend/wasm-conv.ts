@@ -19,6 +19,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { backend_util, type KernelConfig, type KernelFunc, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import { wasmThreadsCount } from './backends';
+import { overrideKernel } from './host-kernel';
 import { convGemm, type ConvGemm } from './simd/conv-gemm';
 
 const WASM = 'wasm';
@@ -172,18 +173,8 @@ const fusedConv2D: KernelFunc = (args) => {
   return convolve(tf.FusedConv2D, args as never, inputs.bias, activation === 'relu');
 };
 
-function override(kernelName: string, kernelFunc: KernelFunc): void {
-  const current = tf.getKernel(kernelName, WASM);
-  if (current?.kernelFunc === kernelFunc) return;
-  if (current != null) {
-    originals.set(kernelName, current);
-    tf.unregisterKernel(kernelName, WASM);
-  }
-  tf.registerKernel({ kernelName, backendName: WASM, kernelFunc, setupFunc: current?.setupFunc });
-}
-
 /** Puts Conv2D and FusedConv2D on the GEMM (idempotent; after tfjs-backend-wasm is imported). */
 export function registerWasmConv(): void {
-  override(tf.Conv2D, conv2D);
-  override(tf.FusedConv2D, fusedConv2D);
+  overrideKernel(WASM, tf.Conv2D, conv2D, originals);
+  overrideKernel(WASM, tf.FusedConv2D, fusedConv2D, originals);
 }

@@ -9,6 +9,7 @@ import { registerWasmGradKernels } from './wasm-grad-kernels';
 import { registerWasmConv } from './wasm-conv';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { defaultWasmThreads, prepareNodeWasm } from '../../../cli/wasm-threads';
+import { relErr, values } from '../../testing/arrays';
 
 type Shape4 = [number, number, number, number];
 type Pad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
@@ -20,31 +21,8 @@ interface ConvCase {
   pad: Pad;
 }
 
-/** Deterministic values so failures reproduce. */
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
-
 function size(shape: number[]): number {
   return shape.reduce((a, b) => a * b, 1);
-}
-
-/** max |a - b| / max |b|: elementwise ratios are meaningless near zero. */
-function relErr(actual: Float32Array, expected: Float32Array): number {
-  expect(actual.length).toBe(expected.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  return scale === 0 ? diff : diff / scale;
 }
 
 /** Runs f on 'cpu' then on 'wasm' and returns both results as flat arrays. */

@@ -26,7 +26,7 @@ import {
   type NamedTensorInfoMap,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { hostOutputs, hostRead } from './host-kernel';
+import { hostOutputs, hostRead, overrideKernel } from './host-kernel';
 import { backpropInputStride1 } from './wasm-conv';
 
 const WASM = 'wasm';
@@ -594,13 +594,7 @@ const originals = new Map<string, KernelConfig>();
  * never registers) re-checks on every call; the check is a map lookup.
  */
 function override(kernelName: string, kernelFunc: KernelFunc): void {
-  const current = tf.getKernel(kernelName, WASM);
-  if (current?.kernelFunc === kernelFunc) return;
-  if (current != null) {
-    originals.set(kernelName, current);
-    tf.unregisterKernel(kernelName, WASM);
-  }
-  tf.registerKernel({ kernelName, backendName: WASM, kernelFunc });
+  overrideKernel(WASM, kernelName, kernelFunc, originals);
 }
 
 const backpropInputFunc: KernelFunc = conv2DBackpropInput;

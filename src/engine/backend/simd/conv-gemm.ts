@@ -18,6 +18,7 @@
  */
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { decodeBase64, hostWebAssembly, type HostWasmMemory } from '../../host';
+import type { WasmBackendLike } from './host-simd';
 import { PLAIN_SHARED, PLAIN_UNSHARED, RELAXED_SHARED, RELAXED_UNSHARED } from './conv-gemm-wasm';
 
 interface ConvExports {
@@ -25,17 +26,6 @@ interface ConvExports {
   packWT(w: number, taps: number, ci: number, co: number, dst: number): void;
   conv(ind: number, taps: number, ci: number, x: number, zero: number, w: number, c: number, ldc: number,
     bias: number, relu: number, row0: number, row1: number, col0: number, col1: number, scratch: number, chunk: number): void;
-}
-
-interface WasmBackendLike {
-  wasm: {
-    _malloc(bytes: number): number;
-    _free(ptr: number): void;
-    HEAPU8: Uint8Array;
-    wasmMemory?: HostWasmMemory;
-    asm?: { memory?: HostWasmMemory };
-  };
-  getMemoryOffset(dataId: unknown): number;
 }
 
 /** A helper thread as the host made it. */

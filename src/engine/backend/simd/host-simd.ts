@@ -28,8 +28,8 @@ export interface SimdLoops {
   bnGradInput(x: number, dy: number, dx: number, n: number, c4: number, scale: number, shift: number, relu: number, a: number, b: number, k: number): void;
 }
 
-/** The part of tfjs-backend-wasm's BackendWasm (and its Emscripten module) used here. */
-interface WasmBackendLike {
+/** The part of tfjs-backend-wasm's BackendWasm (and its Emscripten module) used here and by conv-gemm.ts. */
+export interface WasmBackendLike {
   wasm: {
     _malloc(bytes: number): number;
     _free(ptr: number): void;
