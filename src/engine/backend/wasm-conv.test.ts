@@ -4,7 +4,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { relErr, values } from '../../testing/arrays';
 import { useBackend } from '../../testing/tf-backend';
 import { wasmConvMode, wasmThreadsCount } from './backends';
-import { instantiate, split } from './simd/conv-gemm';
+import { instantiate, split, widePanels } from './simd/conv-gemm';
 
 type Shape4 = [number, number, number, number];
 
@@ -25,7 +25,8 @@ interface Case {
 }
 
 // Every path of the GEMM: Ci a multiple of 4 (vector packing) or not (the RGB stem's
-// float packing), Co ≡ 0 and 4 mod 8 (8- and 4-wide tiles), rows not a multiple of 4
+// float packing), Co in 12-wide panels (≥ 96 columns) or 8-wide ones, with 8- and 4-wide
+// tails, rows not a multiple of the tile height
 // (the last tile), strides, padding, dilation (the filter gradient's), several k chunks
 // (Ci·Co large: layer 4's shape at one film), and fewer rows than threads' tiles.
 const cases: Case[] = [
@@ -127,10 +128,10 @@ describe('wasm convolutions on the engine GEMM', () => {
   });
 
   it('split gives every row and column to exactly one thread', () => {
-    for (const [rows, cols, threads] of [[128, 512, 2], [32768, 64, 2], [5, 12, 2], [9, 4, 3], [1000, 8, 8], [16, 1024, 8]]) {
+    for (const [rows, cols, threads] of [[128, 512, 2], [32768, 64, 2], [5, 12, 2], [9, 4, 3], [1000, 8, 8], [16, 1024, 8], [7, 132, 2], [300, 100, 3]]) {
       const seen = new Uint8Array(rows * cols);
       for (const [r0, r1, c0, c1] of split(rows, cols, threads)) {
-        expect(c0 % 8).toBe(0);
+        expect(c0 % (widePanels(cols) ? 12 : 8)).toBe(0);
         for (let r = r0; r < r1; r++) for (let k = c0; k < c1; k++) seen[r * cols + k]++;
       }
       expect(seen.every((v) => v === 1)).toBe(true);

@@ -133,7 +133,7 @@ function convolve(
  * dx of a stride-1 convolution as one GEMM: dy convolved with the filter's
  * taps flipped and its in/out channels swapped, packed straight from the
  * filter (ConvGemm.packWT) instead of gathered into a tensor first. Null where
- * the GEMM does not take it (no GEMM here, Ci not a multiple of 8, Co of 4,
+ * the GEMM does not take it (no GEMM here, Ci or Co not a multiple of 4,
  * or a padding that would crop dy): the caller's general path then runs.
  */
 export function backpropInputStride1(backend: unknown, dy: TensorInfo, filter: TensorInfo, inputShape: Shape4, top: number, left: number): TensorInfo | null {
@@ -146,7 +146,7 @@ export function backpropInputStride1(backend: unknown, dy: TensorInfo, filter: T
   const padLeft = kw - 1 - left;
   const padBottom = inH + kh - 1 - outH - padTop;
   const padRight = inW + kw - 1 - outW - padLeft;
-  if (!gemm || ci % 8 !== 0 || co % 4 !== 0 || Math.min(padTop, padLeft, padBottom, padRight) < 0 || dy.dtype !== 'float32') return null;
+  if (!gemm || ci % 4 !== 0 || co % 4 !== 0 || Math.min(padTop, padLeft, padBottom, padRight) < 0 || dy.dtype !== 'float32') return null;
   const info = backend_util.computeConv2DInfo(
     dy.shape as Shape4, [kh, kw, co, ci], 1, 1, [[0, 0], [padTop, padBottom], [padLeft, padRight], [0, 0]], undefined, false, 'channelsLast');
   const dx = be.makeOutput([batch, inH, inW, ci], 'float32');

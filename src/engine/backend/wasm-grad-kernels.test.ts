@@ -85,7 +85,7 @@ const cases: ConvCase[] = [
   { x: [2, 6, 6, 5], w: [1, 1, 5, 7], strides: 1, pad: 'valid' },
   // Deep layers at a small input (kh*kw*Ci > B*OH*OW): dx as one GEMM + col2im.
   { x: [2, 4, 4, 64], w: [3, 3, 64, 32], strides: 1, pad: 'same' },
-  // Stride 1 with Ci a multiple of 8: dx as one GEMM with the filter packed flipped (wasm-conv.ts),
+  // Stride 1 with Ci a multiple of 4: dx as one GEMM with the filter packed flipped (wasm-conv.ts),
   // layer 4's shape at two films, asymmetric explicit padding, an even 'same' kernel.
   { x: [2, 2, 2, 512], w: [3, 3, 512, 512], strides: 1, pad: 'same' },
   { x: [2, 7, 6, 8], w: [3, 3, 8, 12], strides: 1, pad: [[0, 0], [2, 0], [1, 2], [0, 0]] },

@@ -22,10 +22,10 @@ import type { WasmBackendLike } from './host-simd';
 import { PLAIN_SHARED, PLAIN_UNSHARED, RELAXED_SHARED, RELAXED_UNSHARED } from './conv-gemm-wasm';
 
 interface ConvExports {
-  packW(w: number, ldw: number, k: number, n: number, dst: number): void;
-  packWT(w: number, taps: number, ci: number, co: number, dst: number): void;
+  packW(w: number, ldw: number, k: number, n: number, dst: number, wide: number): void;
+  packWT(w: number, taps: number, ci: number, co: number, dst: number, wide: number): void;
   conv(ind: number, taps: number, ci: number, x: number, zero: number, w: number, c: number, ldc: number,
-    bias: number, relu: number, row0: number, row1: number, col0: number, col1: number, scratch: number, chunk: number): void;
+    bias: number, relu: number, row0: number, row1: number, col0: number, col1: number, scratch: number, chunk: number, wide: number): void;
 }
 
 /** A helper thread as the host made it. */
@@ -47,19 +47,25 @@ export function setConvThreadSpawner(s: ConvThreadSpawner | null): void {
   spawner = s;
 }
 
+/**
+ * The control block (int32): [0] generation, [1] threads done, [2] 0 = stop,
+ * [3..16] the call's arguments, then [row0, row1, col0, col1] per thread.
+ */
+const SHARES = 20;
+
 /** The helper threads' loop: wait for a new generation, do this thread's share, count it done. */
 const THREAD_SOURCE = `(module, memory, control, id) => {
   const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
-  const ctl = new Int32Array(memory.buffer, control, ${16 + 4 * 16});
+  const ctl = new Int32Array(memory.buffer, control, ${SHARES + 4 * 16});
   let seen = 0;
   for (;;) {
     Atomics.wait(ctl, 0, seen);
     seen = Atomics.load(ctl, 0);
     if (ctl[2] === 0) return;
-    const s = 16 + 4 * id;
+    const s = ${SHARES} + 4 * id;
     if (ctl[s + 1] > ctl[s] && ctl[s + 3] > ctl[s + 2]) {
       ex.conv(ctl[3], ctl[4], ctl[5], ctl[6], ctl[7], ctl[8], ctl[9], ctl[10], ctl[11], ctl[12],
-        ctl[s], ctl[s + 1], ctl[s + 2], ctl[s + 3], ctl[13] + id * ctl[14], ctl[15]);
+        ctl[s], ctl[s + 1], ctl[s + 2], ctl[s + 3], ctl[13] + id * ctl[14], ctl[15], ctl[16]);
     }
     Atomics.add(ctl, 1, 1);
     Atomics.notify(ctl, 1);
@@ -77,6 +83,16 @@ const MAX_THREADS = 16;
  * 8,192 long) and layer 3-4 convolutions, whose whole W is 2-9 MB.
  */
 const CHUNK_FLOATS = 262_144;
+
+/**
+ * Whether C of this many columns takes 12-wide panels on 3-row tiles (else
+ * 8-wide on 4). Measured at batch 8, 2 threads, GFLOP/s with 12 (with 8):
+ * layer 2 (128 columns) 102 (92), layer 4 (512) 97 (79), layer 1 (64 = 5·12 +
+ * 4) 77 (81), the stem (64) 42 (45).
+ */
+export function widePanels(cols: number): boolean {
+  return cols >= 96;
+}
 
 export interface ConvCall {
   /** Heap byte offsets. */
@@ -115,7 +131,7 @@ export class ConvGemm {
   /** Starts the helpers (threadCount − 1 of them). */
   start(): void {
     if (this.threadCount <= 1 || this.control) return;
-    this.control = this.malloc(4 * (16 + 4 * MAX_THREADS));
+    this.control = this.malloc(4 * (SHARES + 4 * MAX_THREADS));
     const ctl = this.ctl();
     ctl.fill(0);
     for (let id = 1; id < this.threadCount; id++) {
@@ -145,18 +161,18 @@ export class ConvGemm {
   /** Packs W [k, n] (row stride ldw floats) into a new heap block (the caller frees it). */
   packW(w: number, ldw: number, k: number, n: number): number {
     const dst = this.malloc(4 * k * n);
-    this.exports.packW(w, ldw, k, n, dst);
+    this.exports.packW(w, ldw, k, n, dst, widePanels(n) ? 1 : 0);
     return dst;
   }
 
   /**
    * Packs the input gradient's filter W'[(t', o), i] = W[taps-1-t', i, o] from
-   * W [taps, ci, co] (ci a multiple of 8, co of 4) into a new heap block (the
+   * W [taps, ci, co] (ci and co multiples of 4) into a new heap block (the
    * caller frees it): dx is then the GEMM of dy with it.
    */
   packWT(w: number, taps: number, ci: number, co: number): number {
     const dst = this.malloc(4 * taps * ci * co);
-    this.exports.packWT(w, taps, ci, co, dst);
+    this.exports.packWT(w, taps, ci, co, dst, widePanels(ci) ? 1 : 0);
     return dst;
   }
 
@@ -172,13 +188,14 @@ export class ConvGemm {
   }
 
   private ctl(): Int32Array {
-    return new Int32Array(this.heap(), this.control, 16 + 4 * MAX_THREADS);
+    return new Int32Array(this.heap(), this.control, SHARES + 4 * MAX_THREADS);
   }
 
   /** C = A · W (+ bias, ReLU) over every thread; W packed by packW. */
   run(call: ConvCall): void {
     const { ind, x, w, c, bias, taps, ci, ldc, relu, rows, cols } = call;
     const T = this.threadCount;
+    const wide = widePanels(cols) ? 1 : 0;
     const shares = split(rows, cols, T);
     const widest = Math.max(...shares.map(([, , c0, c1]) => c1 - c0));
     const chunk = Math.max(1, Math.min(taps, Math.floor(CHUNK_FLOATS / (ci * Math.max(widest, 1)))));
@@ -191,18 +208,18 @@ export class ConvGemm {
     const zero = this.zeros(ci);
     const r = relu ? 1 : 0;
     if (T === 1 || !this.control) {
-      this.exports.conv(ind, taps, ci, x, zero, w, c, ldc, bias, r, 0, rows, 0, cols, this.scratch, chunk);
+      this.exports.conv(ind, taps, ci, x, zero, w, c, ldc, bias, r, 0, rows, 0, cols, this.scratch, chunk, wide);
       return;
     }
     const ctl = this.ctl();
     ctl[2] = 1;
-    ctl.set([ind, taps, ci, x, zero, w, c, ldc, bias, r, this.scratch, 4 * perThread, chunk], 3);
-    for (let id = 0; id < T; id++) ctl.set(shares[id], 16 + 4 * id);
+    ctl.set([ind, taps, ci, x, zero, w, c, ldc, bias, r, this.scratch, 4 * perThread, chunk, wide], 3);
+    for (let id = 0; id < T; id++) ctl.set(shares[id], SHARES + 4 * id);
     Atomics.store(ctl, 1, 0);
     Atomics.add(ctl, 0, 1);
     Atomics.notify(ctl, 0);
     const [r0, r1, c0, c1] = shares[0];
-    if (r1 > r0 && c1 > c0) this.exports.conv(ind, taps, ci, x, zero, w, c, ldc, bias, r, r0, r1, c0, c1, this.scratch, chunk);
+    if (r1 > r0 && c1 > c0) this.exports.conv(ind, taps, ci, x, zero, w, c, ldc, bias, r, r0, r1, c0, c1, this.scratch, chunk, wide);
     for (;;) {
       const done = Atomics.load(ctl, 1);
       if (done >= T - 1) break;
@@ -225,21 +242,23 @@ export class ConvGemm {
 }
 
 /**
- * Each thread's [row0, row1, col0, col1]: columns in panels of 8 where C has
- * more columns than rows (each thread then reads only its part of W, the
- * larger operand: layer 4's 2.4 M weights against 128 pixels) or too few rows
- * to share, else rows in blocks of 4 (the tile height).
+ * Each thread's [row0, row1, col0, col1]: columns in whole panels (12 wide,
+ * or 8: widePanels) where C has more columns than rows (each thread then
+ * reads only its part of W, the larger operand: layer 4's 2.4 M weights
+ * against 128 pixels) or too few rows to share, else rows in whole tiles (3
+ * or 4 rows).
  */
 export function split(rows: number, cols: number, threads: number): [number, number, number, number][] {
   const out: [number, number, number, number][] = [];
-  const blocks = Math.ceil(rows / 4);
-  const panels = Math.ceil(cols / 8);
-  if (panels < threads || (cols <= rows && blocks >= 2 * threads)) {
-    const per = Math.ceil(blocks / threads);
-    for (let t = 0; t < threads; t++) out.push([Math.min(rows, t * per * 4), Math.min(rows, (t + 1) * per * 4), 0, cols]);
-  } else {
+  const [width, height] = widePanels(cols) ? [12, 3] : [8, 4];
+  const blocks = Math.ceil(rows / height);
+  const panels = Math.ceil(cols / width);
+  if (panels >= threads && (cols > rows || blocks < 2 * threads)) {
     const per = Math.ceil(panels / threads);
-    for (let t = 0; t < threads; t++) out.push([0, rows, Math.min(cols, t * per * 8), Math.min(cols, (t + 1) * per * 8)]);
+    for (let t = 0; t < threads; t++) out.push([0, rows, Math.min(cols, t * per * width), Math.min(cols, (t + 1) * per * width)]);
+  } else {
+    const per = Math.ceil(blocks / threads);
+    for (let t = 0; t < threads; t++) out.push([Math.min(rows, t * per * height), Math.min(rows, (t + 1) * per * height), 0, cols]);
   }
   return out;
 }
