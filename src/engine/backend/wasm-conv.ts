@@ -8,8 +8,8 @@
  * ([kh·kw·Ci, Co], packed into column panels) and row p of A the kh·kw runs
  * of Ci input floats output pixel p reads: an indirection table of where each
  * run starts (-1: padding), cached per geometry, as XNNPACK's own indirect
- * convolution does. Packed filters are kept while their tensor lives (a
- * model's weights at inference), so only a new filter is packed.
+ * convolution does. A filter used a second time is kept packed while its
+ * tensor lives (a model's weights at inference).
  *
  * Shapes the GEMM does not take (Co not a multiple of 4, NCHW, an activation
  * other than ReLU or none, a PReLU or leaky ReLU) and hosts where it would be
@@ -68,8 +68,14 @@ function table(gemm: ConvGemm, info: backend_util.Conv2DInfo): number {
   return ptr;
 }
 
-/** Packed filters by their tensor's dataId, dropped once the tensor is gone. */
+/**
+ * Packed filters by their tensor's dataId, dropped once the tensor is gone. A
+ * filter is kept only from its second use (a model's weights at inference); a
+ * training step's weights and the gradients' filters are used once, so they
+ * are packed into the GEMM's reused buffer instead.
+ */
 const packed = new Map<object, number>();
+const seenOnce = new WeakSet<object>();
 
 function packedFilter(gemm: ConvGemm, backend: WasmBackend, filter: TensorInfo, k: number, n: number): number {
   for (const [id, p] of packed) {
@@ -80,10 +86,13 @@ function packedFilter(gemm: ConvGemm, backend: WasmBackend, filter: TensorInfo, 
   }
   const id = filter.dataId as object;
   let p = packed.get(id);
-  if (p === undefined) {
-    p = gemm.packW(gemm.ptr(filter), n, k, n);
-    packed.set(id, p);
+  if (p !== undefined) return p;
+  if (!seenOnce.has(id)) {
+    seenOnce.add(id);
+    return gemm.packW(gemm.ptr(filter), n, k, n, 'scratch');
   }
+  p = gemm.packW(gemm.ptr(filter), n, k, n);
+  packed.set(id, p);
   return p;
 }
 
@@ -155,11 +164,7 @@ export function backpropInputStride1(backend: unknown, dy: TensorInfo, filter: T
   const taps = kh * kw;
   const ind = table(gemm, info);
   const w = gemm.packWT(gemm.ptr(filter), taps, ci, co);
-  try {
-    gemm.run({ ind, x: gemm.ptr(dy), w, c: gemm.ptr(dx), bias: 0, taps, ci: co, ldc: ci, relu: false, rows, cols: ci });
-  } finally {
-    gemm.free(w);
-  }
+  gemm.run({ ind, x: gemm.ptr(dy), w, c: gemm.ptr(dx), bias: 0, taps, ci: co, ldc: ci, relu: false, rows, cols: ci });
   return dx;
 }
 

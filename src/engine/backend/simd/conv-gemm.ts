@@ -17,8 +17,8 @@
  * XNNPACK has one thread too (wasm-conv.ts decides).
  */
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { decodeBase64, hostWebAssembly, type HostWasmMemory } from '../../host';
-import type { WasmBackendLike } from './host-simd';
+import { decodeBase64, type HostWasmMemory } from '../../host';
+import { backendMemory, type WasmBackendLike } from './host-simd';
 import { PLAIN_SHARED, PLAIN_UNSHARED, RELAXED_SHARED, RELAXED_UNSHARED } from './conv-gemm-wasm';
 
 interface ConvExports {
@@ -158,20 +158,37 @@ export class ConvGemm {
     this.backend.wasm._free(ptr);
   }
 
-  /** Packs W [k, n] (row stride ldw floats) into a new heap block (the caller frees it). */
-  packW(w: number, ldw: number, k: number, n: number): number {
-    const dst = this.malloc(4 * k * n);
+  /**
+   * Packs W [k, n] (row stride ldw floats) into a new heap block (the caller
+   * frees it), or with `into` 'scratch' into this GEMM's packing buffer, valid
+   * until the next packing: a filter used once (every training step's) then
+   * costs no allocation; growing the heap for each copies all of it.
+   */
+  packW(w: number, ldw: number, k: number, n: number, into: 'block' | 'scratch' = 'block'): number {
+    const dst = into === 'scratch' ? this.packScratch(k * n) : this.malloc(4 * k * n);
     this.exports.packW(w, ldw, k, n, dst, widePanels(n) ? 1 : 0);
     return dst;
   }
 
+  private packBuffer = 0;
+  private packFloats = 0;
+
+  private packScratch(floats: number): number {
+    if (floats > this.packFloats) {
+      if (this.packBuffer) this.free(this.packBuffer);
+      this.packFloats = floats;
+      this.packBuffer = this.malloc(4 * floats);
+    }
+    return this.packBuffer;
+  }
+
   /**
    * Packs the input gradient's filter W'[(t', o), i] = W[taps-1-t', i, o] from
-   * W [taps, ci, co] (ci and co multiples of 4) into a new heap block (the
-   * caller frees it): dx is then the GEMM of dy with it.
+   * W [taps, ci, co] (ci and co multiples of 4) into the packing buffer (valid
+   * until the next packing): dx is then the GEMM of dy with it.
    */
   packWT(w: number, taps: number, ci: number, co: number): number {
-    const dst = this.malloc(4 * taps * ci * co);
+    const dst = this.packScratch(taps * ci * co);
     this.exports.packWT(w, taps, ci, co, dst, widePanels(ci) ? 1 : 0);
     return dst;
   }
@@ -283,13 +300,12 @@ function canBlock(): boolean {
 
 /** A new GEMM on this backend (convGemm caches one per backend; tests make their own). */
 export function instantiate(backend: WasmBackendLike, xnnpackThreads: number): ConvGemm | null {
-  const memory = backend.wasm?.wasmMemory ?? backend.wasm?.asm?.memory;
-  const WA = hostWebAssembly();
-  if (!memory || !WA || typeof backend.wasm._malloc !== 'function' || typeof backend.getMemoryOffset !== 'function') {
-    failure = 'the wasm backend exposes no memory (or the host has no WebAssembly)';
+  const found = backendMemory(backend);
+  if (typeof found === 'string') {
+    failure = found;
     return null;
   }
-  const shared = Object.prototype.toString.call(memory.buffer) === '[object SharedArrayBuffer]';
+  const { memory, WA, shared } = found;
   let module: object | null = null;
   let fused = true;
   const reasons: string[] = [];

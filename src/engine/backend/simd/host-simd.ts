@@ -14,7 +14,7 @@
  * The kernels then take their JavaScript loops.
  */
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { decodeBase64, hostWebAssembly, type HostWasmMemory } from '../../host';
+import { decodeBase64, hostWebAssembly, type HostWasmMemory, type HostWebAssembly } from '../../host';
 import { SHARED_MEMORY_MODULE, UNSHARED_MEMORY_MODULE } from './host-kernels-wasm';
 
 /** The loops (pointers are heap byte offsets; counts multiples of 4 floats; c4 = channels·4). */
@@ -84,14 +84,26 @@ export function hostSimdFailure(): string | null {
   return failure;
 }
 
-function instantiate(backend: WasmBackendLike): HostSimd | null {
+/**
+ * The wasm backend's memory, whether it is shared (its threaded build) and the
+ * host's WebAssembly, or why a module cannot run on it.
+ */
+export function backendMemory(backend: WasmBackendLike): { memory: HostWasmMemory; shared: boolean; WA: HostWebAssembly } | string {
   const memory = backend.wasm?.wasmMemory ?? backend.wasm?.asm?.memory;
   const WA = hostWebAssembly();
   if (!memory || !WA || typeof backend.wasm._malloc !== 'function' || typeof backend.getMemoryOffset !== 'function') {
-    failure = 'the wasm backend exposes no memory (or the host has no WebAssembly)';
+    return 'the wasm backend exposes no memory (or the host has no WebAssembly)';
+  }
+  return { memory, WA, shared: Object.prototype.toString.call(memory.buffer) === '[object SharedArrayBuffer]' };
+}
+
+function instantiate(backend: WasmBackendLike): HostSimd | null {
+  const found = backendMemory(backend);
+  if (typeof found === 'string') {
+    failure = found;
     return null;
   }
-  const shared = Object.prototype.toString.call(memory.buffer) === '[object SharedArrayBuffer]';
+  const { memory, WA, shared } = found;
   try {
     const module = new WA.Module(decodeBase64(shared ? SHARED_MEMORY_MODULE : UNSHARED_MEMORY_MODULE));
     const instance = new WA.Instance(module, { env: { memory } });
