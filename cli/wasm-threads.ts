@@ -202,6 +202,5 @@ function prepareConvGemm(): void {
       console.error(`cxr-align: a convolution thread failed: ${(e as Error).message}`);
     });
     worker.unref();
-    return { terminate: () => void worker.terminate() };
   });
 }

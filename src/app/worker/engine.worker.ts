@@ -23,9 +23,7 @@ const base = new URL(import.meta.env.BASE_URL, self.location.origin);
 let convThreadUrl: string | null = null;
 setConvThreadSpawner((source, args) => {
   convThreadUrl ??= URL.createObjectURL(new Blob([`onmessage = (e) => { const d = e.data; (${source})(d.module, d.memory, d.control, d.id); };`], { type: 'text/javascript' }));
-  const worker = new Worker(convThreadUrl, { name: `cxr-align-conv-${args.id}` });
-  worker.postMessage(args);
-  return { terminate: () => worker.terminate() };
+  new Worker(convThreadUrl, { name: `cxr-align-conv-${args.id}` }).postMessage(args);
 });
 
 let listed: Promise<Set<string> | null> | null = null;

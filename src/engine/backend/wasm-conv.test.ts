@@ -5,6 +5,7 @@ import { relErr, values } from '../../testing/arrays';
 import { useBackend } from '../../testing/tf-backend';
 import { wasmConvMode, wasmThreadsCount } from './backends';
 import { instantiate, split, widePanels } from './simd/conv-gemm';
+import { indirectionTable } from './wasm-conv';
 
 type Shape4 = [number, number, number, number];
 
@@ -103,26 +104,15 @@ describe('wasm convolutions on the engine GEMM', () => {
     const x = tf.tensor4d(values(c.x.reduce((a, b) => a * b), 3), c.x);
     const w = tf.tensor4d(values(c.w.reduce((a, b) => a * b), 5), c.w);
     const pooled = tf.conv2d(x, w, c.strides, c.pad);
-    // The same GEMM on the calling thread alone: its own packing and indirection, built here.
-    const [B, H, W, Ci] = c.x;
-    const [kh, kw, , Co] = c.w;
-    const [OH, OW] = [pooled.shape[1], pooled.shape[2]];
-    const rows = B * OH * OW;
-    const ind = one.malloc(4 * rows * kh * kw);
-    const table = new Int32Array(one.heap(), ind, rows * kh * kw);
-    let e = 0;
-    for (let b = 0; b < B; b++) for (let oy = 0; oy < OH; oy++) for (let ox = 0; ox < OW; ox++) {
-      for (let ty = 0; ty < kh; ty++) for (let tx = 0; tx < kw; tx++) {
-        const iy = oy * 2 + ty - 0;
-        const ix = ox * 2 + tx - 0;
-        table[e++] = iy < H && ix < W ? ((b * H + iy) * W + ix) * Ci * 4 : -1;
-      }
-    }
+    // The same GEMM on the calling thread alone, with its own packing, on the same indirection table.
+    const [kh, kw, Ci, Co] = c.w;
+    const info = tf.backend_util.computeConv2DInfo(c.x, c.w, c.strides, 1, c.pad, undefined, false, 'channelsLast');
+    const rows = info.batchSize * info.outHeight * info.outWidth;
+    const ind = indirectionTable(one, info);
     const out = tf.zeros(pooled.shape);
     const packed = one.packW(one.ptr(w as never), Co, kh * kw * Ci, Co);
     one.run({ ind, x: one.ptr(x as never), w: packed, c: one.ptr(out as never), bias: 0, taps: kh * kw, ci: Ci, ldc: Co, relu: false, rows, cols: Co });
     one.free(packed);
-    one.free(ind);
     expect(relErr(new Float32Array(out.dataSync()), new Float32Array(pooled.dataSync()))).toBe(0);
     tf.dispose([x, w, pooled, out]);
   });

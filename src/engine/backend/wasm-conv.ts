@@ -34,7 +34,12 @@ interface WasmBackend {
 const tables = new Map<string, number>();
 const MAX_TABLES = 256;
 
-function table(gemm: ConvGemm, info: backend_util.Conv2DInfo): number {
+/**
+ * The heap offset of the indirection table of this geometry: for each output
+ * pixel and tap, the byte offset of the input run it reads (-1: padding).
+ * Cached; the GEMM owns it.
+ */
+export function indirectionTable(gemm: ConvGemm, info: backend_util.Conv2DInfo): number {
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth,
     strideHeight, strideWidth, dilationHeight, dilationWidth } = info;
   const { top, left } = info.padInfo;
@@ -129,7 +134,7 @@ function convolve(
   const rows = info.batchSize * info.outHeight * info.outWidth;
   if (rows === 0) return out;
   const taps = info.filterHeight * info.filterWidth;
-  const ind = table(gemm, info);
+  const ind = indirectionTable(gemm, info);
   const w = packedFilter(gemm, backend, filter, taps * ci, co);
   gemm.run({
     ind, x: gemm.ptr(x), w, c: gemm.ptr(out), bias: bias ? gemm.ptr(bias) : 0,
@@ -162,7 +167,7 @@ export function backpropInputStride1(backend: unknown, dy: TensorInfo, filter: T
   const rows = batch * inH * inW;
   if (rows === 0) return dx;
   const taps = kh * kw;
-  const ind = table(gemm, info);
+  const ind = indirectionTable(gemm, info);
   const w = gemm.packWT(gemm.ptr(filter), taps, ci, co);
   gemm.run({ ind, x: gemm.ptr(dy), w, c: gemm.ptr(dx), bias: 0, taps, ci: co, ldc: ci, relu: false, rows, cols: ci });
   return dx;

@@ -352,10 +352,13 @@ function col2im(
 }
 
 /**
- * dx as one GEMM (gemmBackpropInput) only when the filter is this many times
- * the output pixels: measured per layer at batch 8, 128 px, 2 threads, on the
- * convolution GEMM (wasm-conv.ts): layer 3 (2,304 vs 512) 14.8 → 9.5 ms by
- * phases, layer 4 (4,608 vs 128) 11.8 by the GEMM against 17.1 by phases.
+ * dx of a strided convolution as one GEMM (gemmBackpropInput) only when the
+ * filter is this many times the output pixels (stride 1 goes to wasm-conv.ts's
+ * backpropInputStride1 first). Measured per layer at batch 8, 128 px, 2
+ * threads, on the convolution GEMM, before that stride-1 path existed: layer
+ * 3's first convolution (stride 2, 1,152 vs 512) 8.9 ms by the GEMM against 5.6
+ * by phases; layer 3's stride-1 ones (2,304 vs 512) 14.8 against 9.5; layer 4's
+ * (4,608 vs 128) 11.8 against 17.1, which now take the stride-1 path.
  */
 const GEMM_FACTOR = 8;
 const originalSetUp = new WeakSet<object>();

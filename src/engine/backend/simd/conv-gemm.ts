@@ -28,17 +28,13 @@ interface ConvExports {
     bias: number, relu: number, row0: number, row1: number, col0: number, col1: number, scratch: number, chunk: number, wide: number): void;
 }
 
-/** A helper thread as the host made it. */
-export interface ConvThread {
-  terminate(): void;
-}
-
 /**
  * Starts a thread that runs `source` (a function expression of
  * (module, memory, control, id)) with those arguments; the host's way to make
- * one (Node's worker_threads, a browser's Worker).
+ * one (Node's worker_threads, a browser's Worker). Helpers live as long as
+ * their backend, which lives as long as the process or page.
  */
-export type ConvThreadSpawner = (source: string, args: { module: object; memory: HostWasmMemory; control: number; id: number }) => ConvThread;
+export type ConvThreadSpawner = (source: string, args: { module: object; memory: HostWasmMemory; control: number; id: number }) => void;
 
 let spawner: ConvThreadSpawner | null = null;
 
@@ -48,20 +44,21 @@ export function setConvThreadSpawner(s: ConvThreadSpawner | null): void {
 }
 
 /**
- * The control block (int32): [0] generation, [1] threads done, [2] 0 = stop,
- * [3..16] the call's arguments, then [row0, row1, col0, col1] per thread.
+ * The control block (int32): [0] generation, [1] threads done, [3..16] the
+ * call's arguments, then [row0, row1, col0, col1] per thread.
  */
 const SHARES = 20;
+const MAX_THREADS = 16;
+const CONTROL_INTS = SHARES + 4 * MAX_THREADS;
 
 /** The helper threads' loop: wait for a new generation, do this thread's share, count it done. */
 const THREAD_SOURCE = `(module, memory, control, id) => {
   const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
-  const ctl = new Int32Array(memory.buffer, control, ${SHARES + 4 * 16});
+  const ctl = new Int32Array(memory.buffer, control, ${CONTROL_INTS});
   let seen = 0;
   for (;;) {
     Atomics.wait(ctl, 0, seen);
     seen = Atomics.load(ctl, 0);
-    if (ctl[2] === 0) return;
     const s = ${SHARES} + 4 * id;
     if (ctl[s + 1] > ctl[s] && ctl[s + 3] > ctl[s + 2]) {
       ex.conv(ctl[3], ctl[4], ctl[5], ctl[6], ctl[7], ctl[8], ctl[9], ctl[10], ctl[11], ctl[12],
@@ -74,7 +71,6 @@ const THREAD_SOURCE = `(module, memory, control, id) => {
 
 /** A thread that has not answered in this long has died (its error is the host's to report). */
 const THREAD_TIMEOUT_MS = 30_000;
-const MAX_THREADS = 16;
 
 /**
  * Floats of W one chunk of k may span (across a thread's columns): 1 MB, half
@@ -109,13 +105,31 @@ export interface ConvCall {
   cols: number;
 }
 
+/** A heap block that grows to the largest size asked of it (reused across calls). */
+class GrowingBlock {
+  ptr = 0;
+  private floats = 0;
+
+  /** At least `floats` floats; a new block is zeroed when `zero`, the old one freed. */
+  ensure(gemm: ConvGemm, floats: number, zero = false): number {
+    if (floats > this.floats) {
+      if (this.ptr) gemm.free(this.ptr);
+      this.floats = floats;
+      this.ptr = gemm.malloc(4 * this.floats);
+      if (zero) new Uint8Array(gemm.heap(), this.ptr, 4 * this.floats).fill(0);
+    }
+    return this.ptr;
+  }
+}
+
 export class ConvGemm {
   private control = 0;
-  private threads: ConvThread[] = [];
-  private scratch = 0;
-  private scratchFloats = 0;
-  private zero = 0;
-  private zeroFloats = 0;
+  /** A tile's A panels, per thread. */
+  private readonly scratch = new GrowingBlock();
+  /** Zeros that padding runs read. */
+  private readonly zero = new GrowingBlock();
+  /** Filters used once, packed. */
+  private readonly packBuffer = new GrowingBlock();
 
   constructor(
     private readonly backend: WasmBackendLike,
@@ -131,11 +145,10 @@ export class ConvGemm {
   /** Starts the helpers (threadCount − 1 of them). */
   start(): void {
     if (this.threadCount <= 1 || this.control) return;
-    this.control = this.malloc(4 * (SHARES + 4 * MAX_THREADS));
-    const ctl = this.ctl();
-    ctl.fill(0);
+    this.control = this.malloc(4 * CONTROL_INTS);
+    this.ctl().fill(0);
     for (let id = 1; id < this.threadCount; id++) {
-      this.threads.push(spawner!(THREAD_SOURCE, { module: this.module, memory: this.memory, control: this.control, id }));
+      spawner!(THREAD_SOURCE, { module: this.module, memory: this.memory, control: this.control, id });
     }
   }
 
@@ -165,21 +178,9 @@ export class ConvGemm {
    * costs no allocation; growing the heap for each copies all of it.
    */
   packW(w: number, ldw: number, k: number, n: number, into: 'block' | 'scratch' = 'block'): number {
-    const dst = into === 'scratch' ? this.packScratch(k * n) : this.malloc(4 * k * n);
+    const dst = into === 'scratch' ? this.packBuffer.ensure(this, k * n) : this.malloc(4 * k * n);
     this.exports.packW(w, ldw, k, n, dst, widePanels(n) ? 1 : 0);
     return dst;
-  }
-
-  private packBuffer = 0;
-  private packFloats = 0;
-
-  private packScratch(floats: number): number {
-    if (floats > this.packFloats) {
-      if (this.packBuffer) this.free(this.packBuffer);
-      this.packFloats = floats;
-      this.packBuffer = this.malloc(4 * floats);
-    }
-    return this.packBuffer;
   }
 
   /**
@@ -188,24 +189,13 @@ export class ConvGemm {
    * until the next packing): dx is then the GEMM of dy with it.
    */
   packWT(w: number, taps: number, ci: number, co: number): number {
-    const dst = this.packScratch(taps * ci * co);
+    const dst = this.packBuffer.ensure(this, taps * ci * co);
     this.exports.packWT(w, taps, ci, co, dst, widePanels(ci) ? 1 : 0);
     return dst;
   }
 
-  /** A heap block of at least `floats` zeros, for padding runs. */
-  zeros(floats: number): number {
-    if (floats > this.zeroFloats) {
-      if (this.zero) this.free(this.zero);
-      this.zeroFloats = Math.max(floats, 2 * this.zeroFloats);
-      this.zero = this.malloc(4 * this.zeroFloats);
-      new Uint8Array(this.heap(), this.zero, 4 * this.zeroFloats).fill(0);
-    }
-    return this.zero;
-  }
-
   private ctl(): Int32Array {
-    return new Int32Array(this.heap(), this.control, SHARES + 4 * MAX_THREADS);
+    return new Int32Array(this.heap(), this.control, CONTROL_INTS);
   }
 
   /** C = A · W (+ bias, ReLU) over every thread; W packed by packW. */
@@ -217,26 +207,21 @@ export class ConvGemm {
     const widest = Math.max(...shares.map(([, , c0, c1]) => c1 - c0));
     const chunk = Math.max(1, Math.min(taps, Math.floor(CHUNK_FLOATS / (ci * Math.max(widest, 1)))));
     const perThread = 4 * chunk * ci + 16;
-    if (perThread * T > this.scratchFloats) {
-      if (this.scratch) this.free(this.scratch);
-      this.scratchFloats = perThread * T;
-      this.scratch = this.malloc(4 * this.scratchFloats);
-    }
-    const zero = this.zeros(ci);
+    const scratch = this.scratch.ensure(this, perThread * T);
+    const zero = this.zero.ensure(this, ci, true);
     const r = relu ? 1 : 0;
     if (T === 1 || !this.control) {
-      this.exports.conv(ind, taps, ci, x, zero, w, c, ldc, bias, r, 0, rows, 0, cols, this.scratch, chunk, wide);
+      this.exports.conv(ind, taps, ci, x, zero, w, c, ldc, bias, r, 0, rows, 0, cols, scratch, chunk, wide);
       return;
     }
     const ctl = this.ctl();
-    ctl[2] = 1;
-    ctl.set([ind, taps, ci, x, zero, w, c, ldc, bias, r, this.scratch, 4 * perThread, chunk, wide], 3);
+    ctl.set([ind, taps, ci, x, zero, w, c, ldc, bias, r, scratch, 4 * perThread, chunk, wide], 3);
     for (let id = 0; id < T; id++) ctl.set(shares[id], SHARES + 4 * id);
     Atomics.store(ctl, 1, 0);
     Atomics.add(ctl, 0, 1);
     Atomics.notify(ctl, 0);
     const [r0, r1, c0, c1] = shares[0];
-    if (r1 > r0 && c1 > c0) this.exports.conv(ind, taps, ci, x, zero, w, c, ldc, bias, r, r0, r1, c0, c1, this.scratch, chunk, wide);
+    if (r1 > r0 && c1 > c0) this.exports.conv(ind, taps, ci, x, zero, w, c, ldc, bias, r, r0, r1, c0, c1, scratch, chunk, wide);
     for (;;) {
       const done = Atomics.load(ctl, 1);
       if (done >= T - 1) break;
@@ -244,17 +229,6 @@ export class ConvGemm {
         throw new Error(`conv-gemm: a convolution thread did not answer in ${THREAD_TIMEOUT_MS / 1000} s`);
       }
     }
-  }
-
-  /** Stops the helpers (the pool is per backend; a new backend makes a new one). */
-  stop(): void {
-    if (!this.control) return;
-    const ctl = this.ctl();
-    ctl[2] = 0;
-    Atomics.add(ctl, 0, 1);
-    Atomics.notify(ctl, 0);
-    for (const t of this.threads) t.terminate();
-    this.threads = [];
   }
 }
 
