@@ -5,6 +5,8 @@
  */
 import type { AffineMatrix, Size } from '../src/engine/affine/affine';
 import type { GrayImage } from '../src/engine/io/gray-image';
+import type { ContentCrop } from '../src/engine/image/content-crop';
+import type { InputCrop } from '../src/engine/models/stn/config';
 import type { BackendChoice } from './backend';
 
 export interface PrepareRequest {
@@ -12,12 +14,14 @@ export interface PrepareRequest {
   path: string;
   key: string;
   locSize: number;
+  /** What the model's encoder sees of a film (config.inputCrop). */
+  inputCrop: InputCrop;
   /** Also send the decoded film back (test-time refinement needs it on the main thread). */
   sendFull: boolean;
 }
 
 export type PrepareResult =
-  | { id: number; ok: true; loc: Float32Array; width: number; height: number; bitDepth: number; full?: Float32Array; ms: Record<string, number> }
+  | { id: number; ok: true; loc: Float32Array; crop: ContentCrop; width: number; height: number; bitDepth: number; full?: Float32Array; ms: Record<string, number> }
   | { id: number; ok: false; reason: string; ms: Record<string, number> };
 
 export interface FinishRequest {
@@ -48,8 +52,10 @@ export interface LoadNetworkRequest {
 
 export interface PredictRequest {
   id: number;
-  /** The encoder inputs (locInput at the model's locSize). */
+  /** The encoder inputs (encoderInput at the model's locSize and inputCrop). */
   locs: Float32Array[];
+  /** Where each input's view lies on its film. */
+  crops: ContentCrop[];
   /** The decoded films beside them, with --refine only. */
   films?: GrayImage[];
   batch: number;

@@ -6,7 +6,7 @@
  * The jobs themselves run on a JobRunner (align-pool.ts).
  */
 import { join } from 'node:path';
-import { isFiniteMatrix, matrixToParams, type Size } from '../src/engine/index';
+import { isFiniteMatrix, matrixToParams, type InputCrop, type Size } from '../src/engine/index';
 import type { ReadyFilm, Predicted } from './align-lanes';
 import type { JobRunner, Prepared } from './align-pool';
 import type { Work } from './align-setup';
@@ -18,6 +18,7 @@ export interface FilmJobsOptions {
   work: readonly Work[];
   batchSize: number;
   locSize: number;
+  inputCrop: InputCrop;
   /** --refine: the decoded films travel to the main thread and back. */
   sendFull: boolean;
   out: string;
@@ -47,7 +48,7 @@ export class FilmJobs {
     const { batchSize: B, work } = this.o;
     if (k * B >= work.length || this.dispatched[k]) return;
     this.dispatched[k] = work.slice(k * B, (k + 1) * B).map((f, i) => this.o.runner.prepare({
-      id: k * B + i, path: f.path, key: f.key, locSize: this.o.locSize, sendFull: this.o.sendFull,
+      id: k * B + i, path: f.path, key: f.key, locSize: this.o.locSize, inputCrop: this.o.inputCrop, sendFull: this.o.sendFull,
     }));
   }
 

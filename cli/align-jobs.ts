@@ -14,7 +14,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ImageDecodeError, decodeImage } from '../src/engine/io/index';
 import { encodePng } from '../src/engine/io/encode-png';
-import { locInput } from '../src/engine/align/prepare';
+import { encoderInput } from '../src/engine/align/prepare';
 import { warpImageHost } from '../src/engine/align/warp-host';
 import type { GrayImage } from '../src/engine/io/gray-image';
 import type { FinishRequest, FinishResult, PrepareRequest, PrepareResult } from './align-api';
@@ -56,17 +56,17 @@ export class FilmStore {
       return { id: req.id, ok: false, reason: e instanceof ImageDecodeError ? e.reason : (e as Error).message, ms };
     }
     lap('decode');
-    const loc = locInput(img, req.locSize);
+    const { loc, crop } = encoderInput(img, req);
     lap('resize');
     const bitDepth = bitDepthOf(img);
     if (req.sendFull) {
       // The film travels to the main thread and back with the finish request.
       // Its own buffer, so the transfer moves exactly this film.
       const own = img.data.byteOffset === 0 && img.data.buffer.byteLength === img.data.byteLength ? img.data : img.data.slice();
-      return { id: req.id, ok: true, loc, width: img.width, height: img.height, bitDepth, full: own, ms };
+      return { id: req.id, ok: true, loc, crop, width: img.width, height: img.height, bitDepth, full: own, ms };
     }
     this.held.set(req.id, { img, bitDepth });
-    return { id: req.id, ok: true, loc, width: img.width, height: img.height, bitDepth, ms };
+    return { id: req.id, ok: true, loc, crop, width: img.width, height: img.height, bitDepth, ms };
   }
 
   finish(req: FinishRequest): FinishResult {

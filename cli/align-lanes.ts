@@ -6,7 +6,7 @@
  * engine's align stages 1–3 (alignMatrices) on the batch's encoder inputs,
  * and the films beside them with --refine.
  */
-import { alignMatrices, type AffineMatrix, type AlignmentModel, type GrayImage, type RefineSettings } from '../src/engine/index';
+import { alignMatrices, type AffineMatrix, type ContentCrop, type AlignmentModel, type GrayImage, type RefineSettings } from '../src/engine/index';
 import { networkRequest } from './align-network';
 import { WorkerPool, type Prepared } from './align-pool';
 import type { BackendChoice } from './backend';
@@ -16,6 +16,8 @@ export type ReadyFilm = Prepared & { ok: true };
 /** A batch as the network takes it. */
 export interface NetworkBatch {
   locs: Float32Array[];
+  /** Where each input's view lies on its film. */
+  crops: ContentCrop[];
   /** The decoded films, with --refine only. */
   films?: GrayImage[];
 }
@@ -96,6 +98,7 @@ export class NetworkLanes {
     if (ok.length === 0) return { ok, matrices: [] };
     const batch: NetworkBatch = {
       locs: ok.map((r) => r.loc),
+      crops: ok.map((r) => r.crop),
       films: this.o.withFilms ? ok.map((r) => ({ width: r.width, height: r.height, data: r.full! })) : undefined,
     };
     const r = await predict(batch, k);
@@ -106,10 +109,10 @@ export class NetworkLanes {
 
 /** Lane 0: the main thread's model. */
 export function mainLane(model: AlignmentModel, batchSize: number, refine: RefineSettings | undefined): Predict {
-  return async ({ locs, films }) => {
+  return async ({ locs, crops, films }) => {
     const t = performance.now();
     try {
-      const { matrices } = await alignMatrices(model, locs, { films, refine, batchSize });
+      const { matrices } = await alignMatrices(model, locs, { films, refine, batchSize, crops });
       return { matrices, ms: performance.now() - t };
     } catch (e) {
       return { matrices: [], ms: performance.now() - t, reason: `the network failed: ${(e as Error).message}` };
@@ -133,7 +136,7 @@ export async function addWorkerLanes(
     lanes.addWhenReady(pool.loadNetwork(w, request).then((loaded): Predict | undefined => {
       if (!loaded.ok) { o.notice(`notice: a network worker could not load the model (${loaded.reason}); going on without it`); return undefined; }
       return async (batch, k) => {
-        const r = await pool.predict(w, { id: k, locs: batch.locs, films: batch.films, batch: o.batchSize });
+        const r = await pool.predict(w, { id: k, locs: batch.locs, crops: batch.crops, films: batch.films, batch: o.batchSize });
         if (r.ok) return { matrices: r.matrices, ms: r.ms };
         o.notice(`notice: a network worker failed (${r.reason}); the main thread takes its batches`);
         return { ...await o.main(batch, k), retire: true };

@@ -44,7 +44,7 @@ export class NetworkJobs {
     const t = performance.now();
     if (!this.model) return { id: req.id, ok: false, reason: 'no model loaded in the network worker', ms: 0 };
     try {
-      const { matrices } = await alignMatrices(this.model, req.locs, { films: req.films, refine: this.refine, batchSize: req.batch });
+      const { matrices } = await alignMatrices(this.model, req.locs, { films: req.films, refine: this.refine, batchSize: req.batch, crops: req.crops });
       return { id: req.id, ok: true, matrices, ms: performance.now() - t };
     } catch (e) {
       return { id: req.id, ok: false, reason: (e as Error).message, ms: performance.now() - t };

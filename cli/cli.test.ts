@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  AlignmentModel, decodeImage, resizeArea, defaultStnConfig, modelFiles, paramsToMatrix, serializeModel, tf, warpImage, type AffineMatrix,
+  AlignmentModel, BORDER_SCALES, decodeImage, embedding, encodePng, frameDisagreementPx, resizeArea, defaultStnConfig, modelFiles, paramsToMatrix, serializeModel, tf, warpImage,
+  type AffineMatrix,
 } from '../src/engine/index';
 import { sharedPath } from '../src/testing/shared-data';
 import { alignCommand, runAlign } from './commands/align';
@@ -152,6 +153,39 @@ describe.skipIf(!HAS_CXR14)('cxr-align CLI on real films (../shared/data/cxr14)'
       const b = JSON.parse(readFileSync(two.transformsJson, 'utf8')).transforms as Record<string, AffineMatrix>;
       expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
       for (const key of Object.keys(a)) b[key].flat().forEach((v, k) => expect(v, key).toBeCloseTo(a[key].flat()[k], 5));
+    }
+  });
+
+  it('align with a model that sees the content: a film pasted into black canvases keeps its frame on the film (one copy, --networks 2, --refine)', async () => {
+    const m = new AlignmentModel(defaultStnConfig({ locSize: 64, frame: { width: 48, height: 60 }, seed: 5, inputCrop: 'content' }));
+    m.params.assign('head.fc2.weight', tf.randomNormal([256, 5], 0, 0.02, 'float32', 2));
+    m.params.assign('head.fc2.bias', tf.tensor1d([0.15, -0.1, -0.4, -0.3, 0.2]));
+    const contentDir = join(tmp, 'model-content');
+    mkdirSync(contentDir);
+    for (const [name, bytes] of modelFiles(await serializeModel(m))) writeFileSync(join(contentDir, name), bytes);
+    m.dispose();
+    const dir = join(tmp, 'in-canvas');
+    mkdirSync(dir);
+    const name = readdirSync(CXR14).filter((f) => f.endsWith('.png')).sort()[2];
+    const film = decodeImage(new Uint8Array(readFileSync(join(CXR14, name))), name);
+    writeFileSync(join(dir, 'bare.png'), encodePng(film));
+    const embeddings = BORDER_SCALES.map((s) => embedding(film, s));
+    embeddings.forEach((e, k) => {
+      const data = new Float32Array(e.size.width * e.size.height);
+      const x = (e.size.width - film.width) / 2, y = (e.size.height - film.height) / 2;
+      for (let i = 0; i < film.height; i++) data.set(film.data.subarray(i * film.width, (i + 1) * film.width), (y + i) * e.size.width + x);
+      writeFileSync(join(dir, `canvas${k}.png`), encodePng({ width: e.size.width, height: e.size.height, data }));
+    });
+    for (const o of [{ networks: 1, refine: 0 }, { networks: 2, refine: 0 }, { networks: 1, refine: 3 }]) {
+      const s = await alignCommand({ inputs: [dir], out: join(tmp, `out-canvas-${o.networks}-${o.refine}`), model: contentDir, batch: 2, ...o, ...quiet });
+      expect(s.aligned).toBe(4);
+      const t = JSON.parse(readFileSync(s.transformsJson, 'utf8')).transforms as Record<string, AffineMatrix>;
+      const bare = t[join(dir, 'bare.png')];
+      expect(Math.abs(bare[0][2])).toBeGreaterThan(0.05);
+      embeddings.forEach((e, k) => {
+        // The canvas's frame, taken back onto the film through the embedding, is the bare film's.
+        expect(frameDisagreementPx(bare, t[join(dir, `canvas${k}.png`)], e.matrix, { width: 256, height: 320 }), `${JSON.stringify(o)} canvas ${k}`).toBeLessThan(0.05);
+      });
     }
   });
 

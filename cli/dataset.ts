@@ -9,7 +9,9 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ImageDecodeError, decodeImage, prepareTrainingFilm, trainingSource, type GrayImage, type Size, type TrainingImage } from '../src/engine/index';
+import {
+  ImageDecodeError, decodeImage, prepareTrainingFilm, trainingSource, WHOLE_FILM, type ContentCrop, type GrayImage, type InputCrop, type Size, type TrainingImage,
+} from '../src/engine/index';
 import { walkFolder } from './files';
 import type { ProgressBar } from './progress';
 
@@ -20,6 +22,8 @@ export interface PreparedSet {
   readonly listHash: string;
   readonly failed: { key: string; reason: string }[];
   get(i: number): TrainingImage;
+  /** Where each film's prepared view lies on it (the model's inputCrop), to take whole-film matrices onto it. */
+  readonly crops: ContentCrop[];
   /** The i-th warp source as an image (for sample strips). */
   source(i: number): GrayImage;
   close(): void;
@@ -34,6 +38,8 @@ export function hashList(ids: readonly string[]): string {
 export interface PrepareOptions {
   dir: string;
   locSize: number;
+  /** What the model's encoder sees of a film (config.inputCrop). */
+  inputCrop: InputCrop;
   srcSize: Size;
   /** Use at most this many films (spread evenly); 0 = all. */
   maxImages?: number;
@@ -60,6 +66,7 @@ export async function prepareFolder(opts: PrepareOptions, onCount: (n: number) =
   const ids: string[] = [];
   const failed: PreparedSet['failed'] = [];
   const mem: TrainingImage[] = [];
+  const crops: ContentCrop[] = [];
   const fd = spill ? openSync(opts.spillPath, 'w+') : -1;
   let next = picked.length ? readFile(join(opts.dir, picked[0])).catch((e: Error) => e) : undefined;
   for (let k = 0; k < picked.length; k++) {
@@ -77,7 +84,8 @@ export async function prepareFolder(opts: PrepareOptions, onCount: (n: number) =
       bar?.tick(0, 1);
       continue;
     }
-    const rec = prepareTrainingFilm(img, rel, L, opts.srcSize);
+    const rec = prepareTrainingFilm(img, rel, { locSize: L, inputCrop: opts.inputCrop }, opts.srcSize);
+    crops.push(rec.crop ?? WHOLE_FILM);
     if (spill) {
       const buf = new Float32Array(recFloats);
       buf.set(rec.loc, 0);
@@ -105,6 +113,7 @@ export async function prepareFolder(opts: PrepareOptions, onCount: (n: number) =
     listHash,
     failed,
     get,
+    crops,
     source: (i) => trainingSource(get(i), opts.srcSize),
     close: () => { if (fd >= 0) closeSync(fd); },
   };

@@ -105,7 +105,7 @@ export async function alignCommand(opts: AlignOptions): Promise<AlignSummary> {
 
   const runner: JobRunner = threads > 0 ? new WorkerPool(threads) : new InlineRunner();
   const films = new FilmJobs({
-    runner, work, batchSize, locSize: model.config.locSize, sendFull: refine > 0, out: opts.out, frame, bitDepth: opts.bitDepth ?? 'auto',
+    runner, work, batchSize, locSize: model.config.locSize, inputCrop: model.config.inputCrop, sendFull: refine > 0, out: opts.out, frame, bitDepth: opts.bitDepth ?? 'auto',
     done: s.done, failedAt: s.failedAt, journal: s.journal.writer, bar, stageMs,
   });
   // Prepare up to this many batches ahead of the one being written (bounded memory: depth x batch films).

@@ -17,9 +17,9 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import {
-  AlignmentLoss, AlignmentModel, DEFAULT_AUGMENT, Trainer, readTransformsJson, regionMatrix, defaultStnConfig, defaultTrainerSettings, encodePng,
+  AlignmentLoss, AlignmentModel, DEFAULT_AUGMENT, matrixOnView, Trainer, readTransformsJson, regionMatrix, defaultStnConfig, defaultTrainerSettings, encodePng,
   modelFolderFiles, randomVgg, resizeArea, runTraining, setScaleRange, sideBySide, tf, trainingSample, vggFromLayersModel,
-  type AffineMatrix, type AugmentSettings, type FilmSet, type FrameMargin, type LossSpec, type ModelMetadata, type PerceptualNet, type Size,
+  type AffineMatrix, type AugmentSettings, type FilmSet, type FrameMargin, type InputCrop, type LossSpec, type ModelMetadata, type PerceptualNet, type Size,
   type StepPoint, type StepReport, type TrainerSettings,
 } from '../../src/engine/index';
 import { formatOptions, formatSize, parseArgs, UsageError, type OptionSpecs } from '../args';
@@ -58,6 +58,8 @@ export interface TrainOptions {
   modelFrame?: Size;
   /** Export margin around the matched region (model config `margin`), fractions per side. */
   margin?: FrameMargin;
+  /** What the encoder sees (model config `inputCrop`); with --init, the model's own unless given. */
+  inputCrop?: InputCrop;
   /** The bounded head's scale range [lo, hi] (setScaleRange); default the model's own. */
   scaleRange?: [number, number];
   seed?: number;
@@ -201,8 +203,9 @@ async function startingPoint(opts: TrainOptions, log: (m: string) => void): Prom
   if (opts.init) {
     const { model, metadata } = await loadModelDir(opts.init);
     // The architecture comes from the weights; where the output frame sits is this run's choice.
-    const cfg = model.config as { margin: FrameMargin; frame: Size; locSize: number };
+    const cfg = model.config as { margin: FrameMargin; frame: Size; locSize: number; inputCrop: InputCrop };
     if (opts.margin) cfg.margin = opts.margin;
+    if (opts.inputCrop) cfg.inputCrop = opts.inputCrop;
     // The encoder is fully convolutional (global pooling): the same weights take another input size.
     if (opts.locSize) cfg.locSize = opts.locSize;
     if (opts.modelFrame) cfg.frame = opts.modelFrame;
@@ -213,6 +216,7 @@ async function startingPoint(opts: TrainOptions, log: (m: string) => void): Prom
   const model = new AlignmentModel(defaultStnConfig({
     locSize: opts.locSize ?? 160, head: opts.head ?? 'bounded', frame: opts.modelFrame ?? { width: 256, height: 320 }, seed: opts.seed ?? 1,
     ...(opts.margin ? { margin: opts.margin } : {}),
+    inputCrop: opts.inputCrop ?? 'content',
   }));
   if (opts.scaleRange) setScaleRange(model, opts.scaleRange);
   return { model, extras: new Map(), before: { steps: 0, history: [] } };
@@ -294,7 +298,7 @@ export async function trainCommand(opts: TrainOptions): Promise<TrainResult> {
   const templateImg = resizeArea(tmpl.image, frame.width, frame.height);
   const L = model.config.locSize;
   const data: PreparedSet = await prepareFolder({
-    dir: opts.images, locSize: L, srcSize: settings.srcSize, maxImages,
+    dir: opts.images, locSize: L, inputCrop: model.config.inputCrop, srcSize: settings.srcSize, maxImages,
     cacheBytes: (opts.cacheMb ?? 4096) * 2 ** 20, spillPath: join(opts.out, 'prepared-films.f32'),
   }, (n) => {
     log(`preparing ${n} film(s) from ${opts.images} (encoder ${L}x${L}, warp source ${formatSize(settings.srcSize)})`);
@@ -307,7 +311,8 @@ export async function trainCommand(opts: TrainOptions): Promise<TrainResult> {
     throw new Error(`--resume: the films differ from the checkpoint's (${state.images.count} then, ${data.size} now, `
       + 'or different names); an exact resume needs the same image folder');
   }
-  const targets = targetsPath ? loadTargets(targetsPath, data.ids, model.config.margin, log) : undefined;
+  // Teacher matrices are of whole films; training sees the model's view of each.
+  const targets = targetsPath ? loadTargets(targetsPath, data.ids, model.config.margin, log).map((m, i) => m && matrixOnView(data.crops[i], m)) : undefined;
   const films: FilmSet = { size: data.size, get: (i) => (targets?.[i] ? { ...data.get(i), target: targets[i] } : data.get(i)) };
   const template = tf.tensor4d(templateImg.data, [1, frame.height, frame.width, 1]);
   const perceptual = perceptualSpec ? await loadPerceptual(perceptualSpec, seed) : undefined;
@@ -417,6 +422,7 @@ export const TRAIN_OPTIONS: OptionSpecs = {
   frame: { type: 'size', meta: 'WxH', default: '128x160', help: 'frame the loss is computed in' },
   'model-frame': { type: 'size', meta: 'WxH', default: '256x320', help: 'the model\'s output frame (align\'s default --size)' },
   margin: { type: 'string', meta: 'L,R,T,B', default: '0', help: 'export margin around the matched (template) region, fractions of it per side, e.g. 0.15,0.15,0.15,0.05; one number for all sides' },
+  'input-crop': { type: 'string', meta: 'KIND', choices: ['content', 'whole'], help: 'what the encoder sees: the film without the black around it (content; the default for a new model) or the whole film; with --init the model\'s own unless given' },
   'scale-range': { type: 'string', meta: 'LO,HI', help: 'scale range of the bounded head (default 0.5,1.5; e.g. 0.4,1.5 to zoom into films in wide black canvases); with --init the head is rescaled to keep its slope at the identity' },
   seed: { type: 'int', meta: 'N', default: 1, help: 'seed of the initialisation, batches and augmentations' },
   augment: { type: 'boolean', default: true, help: 'random shifts/rotations/contrast (--no-augment to turn off)' },
@@ -483,7 +489,7 @@ export async function runTrain(argv: string[], signal?: AbortSignal): Promise<nu
   let loss = pick('loss') as LossName | undefined;
   if (a.given.has('perceptual') && !a.given.has('loss')) loss = 'perceptual';
   if (v.resume) {
-    for (const k of ['loss', 'head', 'loc-size', 'frame', 'model-frame', 'margin', 'seed', 'batch', 'lambda', 'window', 'levels', 'perceptual', 'template', 'augment', 'augment-shift', 'augment-scale', 'augment-rotate', 'augment-border', 'augment-canvas', 'scale-range', 'max-images', 'weight-decay', 'targets', 'target-weight', 'consistency-weight']) {
+    for (const k of ['loss', 'head', 'loc-size', 'frame', 'model-frame', 'margin', 'input-crop', 'seed', 'batch', 'lambda', 'window', 'levels', 'perceptual', 'template', 'augment', 'augment-shift', 'augment-scale', 'augment-rotate', 'augment-border', 'augment-canvas', 'scale-range', 'max-images', 'weight-decay', 'targets', 'target-weight', 'consistency-weight']) {
       if (a.given.has(k)) console.error(`note: --${k} is taken from the checkpoint when resuming; the value given is ignored`);
     }
   }
@@ -494,7 +500,7 @@ export async function runTrain(argv: string[], signal?: AbortSignal): Promise<nu
     weightDecay: pick('weight-decay') as number | undefined, loss, lambda: v.lambda as number,
     window: v.window as number, levels: v.levels as number, perceptual: v.perceptual as string | undefined,
     head: v.head as 'bounded' | 'raw', locSize: v.init && !a.given.has('loc-size') ? undefined : v['loc-size'] as number, frame: v.frame as Size,
-    modelFrame: v['model-frame'] as Size, margin: parseMargin(v.margin as string), scaleRange: parseScaleRange(v['scale-range'] as string | undefined), seed: v.seed as number, augment: v.augment as boolean,
+    modelFrame: v['model-frame'] as Size, margin: parseMargin(v.margin as string), inputCrop: v['input-crop'] as InputCrop | undefined, scaleRange: parseScaleRange(v['scale-range'] as string | undefined), seed: v.seed as number, augment: v.augment as boolean,
     augmentRange: { shift: v['augment-shift'] as number, scale: v['augment-scale'] as number, rotateDeg: v['augment-rotate'] as number, border: v['augment-border'] as number, canvas: v['augment-canvas'] as number },
     maxImages: v['max-images'] as number, checkpointEvery: v['checkpoint-every'] as number,
     sampleEvery: v['sample-every'] as number, cacheMb: v['cache-mb'] as number, resume: v.resume as string | undefined,

@@ -16,6 +16,7 @@ export * from './canonical';
 export * from './weights';
 export * from './io';
 export { resizeArea, crop } from './image/resize';
+export { cropView, findContentCrop, isWholeFilm, matrixOnView, paramsOnFilm, paramsOnView, WHOLE_FILM, type ContentCrop } from './image/content-crop';
 export { syntheticChest, type SyntheticChestOptions } from './image/synthetic-chest';
 export { outputName, outputNames } from './export/output-names';
 export { initBackend, trySetBackend, wasmConvMode, wasmKernelMode, wasmThreadsCount, type BackendName, type BackendOptions } from './backend/backends';

@@ -13,8 +13,8 @@
  */
 import { unzipSync } from 'fflate';
 import {
-  decodeImage, deserializeModel, emptyMetadata, locInput, serializeModel, trySetBackend, vggFromLayersModel, wasmConvMode, wasmKernelMode, wasmThreadsCount,
-  type AffineMatrix, type AffineParams, type AlignmentModel, type BackendName, type GrayImage, type ModelMetadata, type PerceptualNet,
+  decodeImage, deserializeModel, emptyMetadata, encoderInput, serializeModel, trySetBackend, vggFromLayersModel, wasmConvMode, wasmKernelMode, wasmThreadsCount,
+  type AffineMatrix, type AffineParams, type AlignmentModel, type BackendName, type ContentCrop, type GrayImage, type InputCrop, type ModelMetadata, type PerceptualNet,
 } from '../../engine';
 import { fromBytes } from '../lib/geometry';
 import type { JobSignal } from './dispatcher';
@@ -49,7 +49,8 @@ export interface FilmEntry {
   width: number;
   height: number;
   work: Bytes8;
-  loc: { size: number; data: Float32Array };
+  /** The encoder input at a locSize, and where its view lies on the film (the model's inputCrop). */
+  loc: { size: number; inputCrop: InputCrop; data: Float32Array; crop: ContentCrop };
   result?: FilmResult;
 }
 
@@ -155,11 +156,14 @@ export class Session {
     return img;
   }
 
-  /** The film's encoder input at the model's current locSize (decoded again when that changed). */
-  async ensureLoc(e: FilmEntry): Promise<Float32Array> {
-    const L = this.model.config.locSize;
-    if (e.loc.size !== L) e.loc = { size: L, data: locInput(await this.decodeEntry(e), L) };
-    return e.loc.data;
+  /** The film's encoder input at the model's current locSize and view (decoded again when either changed). */
+  async ensureLoc(e: FilmEntry): Promise<FilmEntry['loc']> {
+    const cfg = this.model.config;
+    if (e.loc.size !== cfg.locSize || e.loc.inputCrop !== cfg.inputCrop) {
+      const x = encoderInput(await this.decodeEntry(e), cfg);
+      e.loc = { size: cfg.locSize, inputCrop: cfg.inputCrop, data: x.loc, crop: x.crop };
+    }
+    return e.loc;
   }
 
   /**

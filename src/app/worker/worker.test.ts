@@ -272,6 +272,33 @@ describe('workbench core through the protocol', () => {
   });
 
 
+  it('a model that sees the content: its frame is composed with the crop of the black around each film', async () => {
+    const { AlignmentModel, decodeImage, defaultStnConfig, findContentCrop, serializeModel, modelFiles } = await import('../../engine');
+    const before = (await collect('doubts', { ids })).events;
+    const m = new AlignmentModel(defaultStnConfig({ locSize: 32, inputCrop: 'content' }));
+    const files = [...modelFiles(await serializeModel(m))].map(([name, bytes]) => ({ name, bytes: bytes.slice() }));
+    m.dispose();
+    await runner.call('loadWeights', { files }).done;
+    // The demo films are the template moved inside a black canvas: an identity network's frame is then the crop itself.
+    const demo = (await runner.call('demo', { count: 3, seed: 5 }).done).files;
+    const ev = (await collect('align', { ids })).events;
+    const crops = new Map(ids.map((id, i) => [id, findContentCrop(decodeImage(demo[i].bytes, demo[i].name))]));
+    expect([...crops.values()].filter((c) => c.scale < 1).length).toBeGreaterThan(0);
+    for (const e of ev) {
+      const c = crops.get(e.id)!;
+      const expected = [c.cx, c.cy, c.scale, c.scale, 0];
+      e.params.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 5));
+    }
+    // The doubt check measures the black left in what the network sees: less than on the whole film where it was cropped.
+    const after = (await collect('doubts', { ids })).events;
+    for (const d of after) {
+      const whole = before.find((b) => b.id === d.id)!.doubt.borderFraction;
+      if (crops.get(d.id)!.scale < 1) expect(d.doubt.borderFraction).toBeLessThan(whole);
+      else expect(d.doubt.borderFraction).toBeCloseTo(whole, 9);
+    }
+    await runner.call('resetWeights', {}).done;
+  });
+
   it.skipIf(!existsSync(join(REPO_ROOT, 'models/default/model.json')))('loads the shipped default model and its margin when models/default exists', async () => {
     const shipped = inProcessRunner(engineHandlers({ fetchAsset: fetchFromRepo, weightStore: new MemoryWeightStore() }));
     const init = await shipped.call('init', { order: ['wasm'] }).done;

@@ -6,7 +6,8 @@ import { outputMatrix } from '../models/stn/output-matrix';
 import type { StnConfig } from '../models/stn/config';
 import { refineBatch } from './refine';
 import { warpAffine } from '../sampler/warp';
-import { grayToTensor, locInput, tensorToGray, warpSource } from './prepare';
+import { encoderInput, grayToTensor, tensorToGray, warpSource } from './prepare';
+import { cropView, paramsOnFilm, paramsOnView, type ContentCrop } from '../image/content-crop';
 
 export interface AlignResult {
   /** (tx, ty, sx, sy, θ) of `matrix` (the network's prediction with the model's frame margin applied). */
@@ -40,9 +41,11 @@ export async function predictFromLocs(model: AlignmentModel, locs: readonly Floa
   return out;
 }
 
-/** Stage 1 from whole films. */
+/** Stage 1 from whole films: frames of the whole films (the model's view crop composed in). */
 export async function predictParams(model: AlignmentModel, images: readonly GrayImage[], batchSize = 8): Promise<AffineParams[]> {
-  return predictFromLocs(model, images.map((im) => locInput(im, model.config.locSize)), batchSize);
+  const inputs = images.map((im) => encoderInput(im, model.config));
+  const onView = await predictFromLocs(model, inputs.map((x) => x.loc), batchSize);
+  return onView.map((p, i) => paramsOnFilm(inputs[i].crop, p));
 }
 
 /** Warp one film with a matrix into a frame of any size (the export path). */
@@ -63,11 +66,22 @@ export interface RefineSettings {
 }
 
 /**
- * Align stage 2: test-time refinement of the raw parameters against the
- * template, within the model's own scale bounds, `batchSize` films at a time
- * (a batch is refined together: cheaper per film, same result).
+ * Align stage 2: test-time refinement of the raw parameters of whole films
+ * against the template, within the model's own scale bounds, `batchSize`
+ * films at a time (a batch is refined together: cheaper per film, same
+ * result). With `crops` (the films' encoder views), each film is refined on
+ * its view, where the network's frame lies within those bounds.
  */
-export async function refineForModel(model: AlignmentModel, films: readonly GrayImage[], params: readonly AffineParams[], refine: RefineSettings | undefined, batchSize = 8): Promise<AffineParams[]> {
+export async function refineForModel(
+  model: AlignmentModel, films: readonly GrayImage[], params: readonly AffineParams[], refine: RefineSettings | undefined, batchSize = 8, crops?: readonly ContentCrop[],
+): Promise<AffineParams[]> {
+  if (!crops) return refineViews(model, films, params, refine, batchSize);
+  const views = films.map((f, i) => cropView(f, crops[i]));
+  const refined = await refineViews(model, views, params.map((p, i) => paramsOnView(crops[i], p)), refine, batchSize);
+  return refined.map((p, i) => paramsOnFilm(crops[i], p));
+}
+
+async function refineViews(model: AlignmentModel, films: readonly GrayImage[], params: readonly AffineParams[], refine: RefineSettings | undefined, batchSize: number): Promise<AffineParams[]> {
   if (!refine || refine.iterations <= 0) return params.map((p) => [...p] as AffineParams);
   const [minScale, maxScale] = model.config.bounds.scale;
   const opts = { iterations: refine.iterations, size: refine.size, minScale, maxScale };
@@ -84,26 +98,44 @@ export function outputMatrices(config: Pick<StnConfig, 'margin'>, params: readon
 }
 
 export interface BatchMatrices {
-  /** The network's own raw parameters. */
+  /** The network's own raw parameters, as frames of the whole films. */
   network: AffineParams[];
-  /** After refinement (the network's when refinement is off). */
+  /** After refinement (the network's when refinement is off), of the whole films. */
   raw: AffineParams[];
   /** What is exported and warped with: `raw` with the output margin. */
   matrices: AffineMatrix[];
 }
 
+export interface AlignBatchOptions {
+  /** The whole films, for refinement (any resolution: normalized coordinates). */
+  films?: readonly GrayImage[];
+  refine?: RefineSettings;
+  batchSize?: number;
+  /** Where each encoder input's view lies on its film (encoderInput's crop); whole films when absent. */
+  crops?: readonly ContentCrop[];
+}
+
 /**
  * Stages 1–3 for a batch: encoder inputs → network → (refinement, which needs
- * the films) → output matrices. Both hosts call this; stage 4 is the warp,
- * done where the pixels are (warpImage on the backend, warpImageHost off it).
+ * the films) → output matrices, frames of the whole films. Both hosts call
+ * this; stage 4 is the warp, done where the pixels are (warpImage on the
+ * backend, warpImageHost off it).
  */
-export async function alignMatrices(model: AlignmentModel, locs: readonly Float32Array[], opts: { films?: readonly GrayImage[]; refine?: RefineSettings; batchSize?: number } = {}): Promise<BatchMatrices> {
+export async function alignMatrices(model: AlignmentModel, locs: readonly Float32Array[], opts: AlignBatchOptions = {}): Promise<BatchMatrices> {
   const batchSize = opts.batchSize ?? 8;
-  const network = await predictFromLocs(model, locs, batchSize);
+  const crops = opts.crops;
+  if (crops && crops.length !== locs.length) throw new Error(`${crops.length} view crops for ${locs.length} encoder inputs`);
+  let network = await predictFromLocs(model, locs, batchSize);
   let raw = network;
   if (opts.refine && opts.refine.iterations > 0) {
     if (!opts.films || opts.films.length !== locs.length) throw new Error('refinement needs the films beside their encoder inputs');
-    raw = await refineForModel(model, opts.films, network, opts.refine, batchSize);
+    const views = crops ? opts.films.map((f, i) => cropView(f, crops[i])) : opts.films;
+    raw = await refineViews(model, views, network, opts.refine, batchSize);
+  }
+  if (crops) {
+    const refined = raw !== network;
+    network = network.map((p, i) => paramsOnFilm(crops[i], p));
+    raw = refined ? raw.map((p, i) => paramsOnFilm(crops[i], p)) : network;
   }
   return { network, raw, matrices: outputMatrices(model.config, raw) };
 }
@@ -113,8 +145,8 @@ export async function alignMatrices(model: AlignmentModel, locs: readonly Float3
  * warping: what evaluation and transform export need.
  */
 export async function predictMatrices(model: AlignmentModel, images: readonly GrayImage[], batchSize = 8, refine?: RefineSettings): Promise<AffineMatrix[]> {
-  const locs = images.map((im) => locInput(im, model.config.locSize));
-  return (await alignMatrices(model, locs, { films: images, refine, batchSize })).matrices;
+  const inputs = images.map((im) => encoderInput(im, model.config));
+  return (await alignMatrices(model, inputs.map((x) => x.loc), { films: images, refine, batchSize, crops: inputs.map((x) => x.crop) })).matrices;
 }
 
 /** All four stages for whole films in memory (tests, scripts). */

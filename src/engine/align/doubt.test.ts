@@ -39,7 +39,7 @@ describe('doubt rule', () => {
     const both = judgeDoubt([[1, 0, 0], [0, 1, 0]], [[1, 0, 32 / 256], [0, 1, 0]], frame, bordered, undefined, 'its refinement (×25)');
     expect(both.reasons).toEqual(['disagree', 'border']);
     expect(both.text).toMatch(/its refinement \(×25\) put the frame/);
-    expect(both.text).toMatch(/16% of the film is black border/);
+    expect(both.text).toMatch(/16% of what the network sees of the film is black border/);
     expect(doubtFrom(DOUBT_RULE.maxDisagreementPx, DOUBT_RULE.maxBorderFraction).reasons).toEqual([]);
     expect(doubtFrom(Number.NaN, 0).reasons).toEqual(['disagree']);
   });

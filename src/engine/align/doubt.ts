@@ -11,9 +11,11 @@ import { frameDisagreementPx } from '../eval/metrics';
  *    user's own refinement, when it is on) disagree by more than a few output
  *    pixels: the network's answer is not where the similarity to the template
  *    settles, so one of them is off;
- *  - a lot of the film is black border (padding, a scan's letterbox, a rotated
- *    film's corner wedges): the network reads where the film's edges lie, and
- *    black around the film moves its frame.
+ *  - a lot of what the network sees is black border (a scan's letterbox, a
+ *    rotated film's corner wedges; black all around the film is cropped off
+ *    by a model that sees the content, image/content-crop.ts): the network
+ *    reads where the film's edges lie, and black around the film moves its
+ *    frame.
  */
 export interface DoubtRule {
   /** Network vs refinement disagreement above which a film is doubtful, output pixels (model frame). */
@@ -85,10 +87,13 @@ export function blackBorderFraction(img: GrayImage, blackLevel = DOUBT_RULE.blac
   return count / n;
 }
 
-/** Judge a film from its two frames (network, refined) and its working copy. */
-export function judgeDoubt(network: AffineMatrix, refined: AffineMatrix, frame: Size, film: GrayImage, rule: DoubtRule = DOUBT_RULE, refinement?: string): Doubt {
+/**
+ * Judge a film from its two frames (network, refined) and what the network
+ * sees of it (its working copy, cropped to the model's view).
+ */
+export function judgeDoubt(network: AffineMatrix, refined: AffineMatrix, frame: Size, view: GrayImage, rule: DoubtRule = DOUBT_RULE, refinement?: string): Doubt {
   const disagreementPx = frameDisagreementPx(network, refined, [[1, 0, 0], [0, 1, 0]], frame);
-  const borderFraction = blackBorderFraction(film, rule.blackLevel);
+  const borderFraction = blackBorderFraction(view, rule.blackLevel);
   return doubtFrom(disagreementPx, borderFraction, rule, refinement);
 }
 
@@ -103,7 +108,7 @@ export function doubtFrom(disagreementPx: number, borderFraction: number, rule: 
   }
   if (borderFraction > rule.maxBorderFraction) {
     reasons.push('border');
-    parts.push(`${Math.round(100 * borderFraction)}% of the film is black border (more than ${Math.round(100 * rule.maxBorderFraction)}%), which can move the frame`);
+    parts.push(`${Math.round(100 * borderFraction)}% of what the network sees of the film is black border (more than ${Math.round(100 * rule.maxBorderFraction)}%), which can move the frame`);
   }
   if (reasons.length && !reasons.includes('disagree')) parts.push(`the network and ${refinement} agree (${disagreementPx.toFixed(1)} px apart)`);
   const text = reasons.length

@@ -2,6 +2,8 @@ import * as tf from '../tf';
 import type { Size } from '../affine/affine';
 import type { GrayImage } from '../io/gray-image';
 import { resizeArea } from '../image/resize';
+import { cropView, findContentCrop, WHOLE_FILM, type ContentCrop } from '../image/content-crop';
+import type { InputCrop } from '../models/stn/config';
 
 /**
  * The encoder's view of a film: the whole film squashed to L x L by area
@@ -10,6 +12,24 @@ import { resizeArea } from '../image/resize';
  */
 export function locInput(img: GrayImage, locSize: number): Float32Array {
   return resizeArea(img, locSize, locSize).data;
+}
+
+export interface EncoderInput {
+  /** The encoder's L x L copy of the view. */
+  loc: Float32Array;
+  /** The view: where it lies on the film (the whole film for a model that sees whole films). */
+  crop: ContentCrop;
+}
+
+/** What a model's encoder sees of a film (config.inputCrop): the content crop, or the whole film. */
+export function viewCrop(img: GrayImage, inputCrop: InputCrop): ContentCrop {
+  return inputCrop === 'content' ? findContentCrop(img) : WHOLE_FILM;
+}
+
+/** The encoder input of a film for a model with this locSize and inputCrop. */
+export function encoderInput(img: GrayImage, config: { locSize: number; inputCrop: InputCrop }): EncoderInput {
+  const crop = viewCrop(img, config.inputCrop);
+  return { loc: locInput(cropView(img, crop), config.locSize), crop };
 }
 
 /**

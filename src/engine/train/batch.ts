@@ -1,5 +1,6 @@
 import * as tf from '../tf';
 import type { AffineMatrix, Size } from '../affine/affine';
+import type { ContentCrop } from '../image/content-crop';
 import { warpAffine } from '../sampler/warp';
 import { bandMask, drawAugment, type AugmentSettings } from './augment';
 import { Rng } from './rng';
@@ -18,6 +19,8 @@ export interface TrainingImage {
    * frame's region), when training also learns from another aligner.
    */
   target?: AffineMatrix;
+  /** Where `loc` and `src` lie on the film: the model's view (prepareTrainingFilm); the whole film when absent. */
+  crop?: ContentCrop;
 }
 
 export interface TrainingGeometry {

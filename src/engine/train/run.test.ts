@@ -25,7 +25,7 @@ function setup(steps: number) {
   const template = tf.tensor4d(tmpl.data, [1, FRAME.height, FRAME.width, 1]);
   const loss = new AlignmentLoss({ kind: 'lncc', window: 5 }, { template });
   const trainer = new Trainer(model, loss, defaultTrainerSettings(model, { steps, batchSize: 4, lr: 1e-3, lrEnd: 1e-4, frame: FRAME, srcSize: SRC }));
-  const films = [1, 2, 3, 4, 5].map((seed) => prepareTrainingFilm(syntheticChest({ width: 48, height: 60, seed }), `f${seed}`, L, SRC));
+  const films = [1, 2, 3, 4, 5].map((seed) => prepareTrainingFilm(syntheticChest({ width: 48, height: 60, seed }), `f${seed}`, { locSize: L, inputCrop: 'content' }, SRC));
   const set: FilmSet = { size: films.length, get: (i) => films[i] };
   return { model, trainer, set, films, tmpl, dispose: () => { trainer.dispose(); loss.dispose(); template.dispose(); model.dispose(); } };
 }

@@ -1,3 +1,4 @@
+import { paramsOnFilm, WHOLE_FILM, type ContentCrop } from '../image/content-crop';
 import { IDENTITY_MATRIX, paramsToMatrix, type Size } from '../affine/affine';
 import { predictFromLocs } from '../align/align';
 import { warpImageHost } from '../align/warp-host';
@@ -16,13 +17,14 @@ export interface TrainingSample {
 /**
  * What training looks like at this step, on one film: input | aligned |
  * template at `frame`. The training frame is the matched region itself, so
- * the prediction is used without the output margin.
+ * the prediction is used without the output margin. `crop`: where the
+ * encoder input's view lies on `film` (none when `film` is that view).
  */
-export async function trainingSample(model: AlignmentModel, loc: Float32Array, film: GrayImage, template: GrayImage, frame: Size): Promise<TrainingSample> {
+export async function trainingSample(model: AlignmentModel, loc: Float32Array, film: GrayImage, template: GrayImage, frame: Size, crop: ContentCrop = WHOLE_FILM): Promise<TrainingSample> {
   const [params] = await predictFromLocs(model, [loc], 1);
   return {
     input: warpImageHost(film, IDENTITY_MATRIX, frame),
-    aligned: warpImageHost(film, paramsToMatrix(params), frame),
+    aligned: warpImageHost(film, paramsToMatrix(paramsOnFilm(crop, params)), frame),
     template: template.width === frame.width && template.height === frame.height ? template : resizeArea(template, frame.width, frame.height),
   };
 }

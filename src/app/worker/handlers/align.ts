@@ -4,8 +4,8 @@
  * gallery, the doubt check, the compare view and the template score.
  */
 import {
-  alignMatrices, DOUBT_RULE, encodePng, IDENTITY_MATRIX, judgeDoubt, matrixToParams, outputMatrix, paramsToMatrix, refineForModel, resizeArea, warpImage,
-  type AffineParams, type RefineSettings,
+  alignMatrices, cropView, DOUBT_RULE, encodePng, IDENTITY_MATRIX, judgeDoubt, matrixToParams, outputMatrix, paramsToMatrix, refineForModel, resizeArea, warpImage,
+  type AffineParams, type ContentCrop, type RefineSettings,
 } from '../../../engine';
 import { thumbFrame, toBytes } from '../../lib/geometry';
 import { templateMismatch } from '../../lib/score';
@@ -25,10 +25,12 @@ function refineSettings(s: Session, iterations = s.refine): RefineSettings | und
 
 /** Stages 1–3 for a batch of loaded films. */
 async function matricesOf(s: Session, entries: FilmEntry[]): Promise<FilmResult[]> {
-  const locs: Float32Array[] = [];
-  for (const e of entries) locs.push(await s.ensureLoc(e));
+  const inputs: FilmEntry['loc'][] = [];
+  for (const e of entries) inputs.push(await s.ensureLoc(e));
   const refine = refineSettings(s);
-  const r = await alignMatrices(s.model, locs, { films: refine ? entries.map((e) => grayOf(e.work)) : undefined, refine, batchSize: BATCH });
+  const r = await alignMatrices(s.model, inputs.map((x) => x.data), {
+    films: refine ? entries.map((e) => grayOf(e.work)) : undefined, refine, batchSize: BATCH, crops: inputs.map((x) => x.crop),
+  });
   const out: FilmResult[] = [];
   for (let k = 0; k < entries.length; k++) {
     const matrix = r.matrices[k];
@@ -76,7 +78,8 @@ export async function align(s: Session, ids: string[], refine: number | undefine
  * The doubt check, run after the plain alignment is shown: the frame of each
  * film's network prediction against a short refinement from it — or against
  * the user's own refinement when that was on, at no extra cost — and the share
- * of black border on the working copy. The rule and its thresholds are the
+ * of black border in what the network sees (the working copy, cropped to the
+ * model's view). The rule and its thresholds are the
  * engine's (DOUBT_RULE). A short refinement costs about as much as the network
  * itself (~40 ms a film on 2 WASM threads, batches of 8).
  */
@@ -89,15 +92,17 @@ export async function doubts(s: Session, ids: string[], ctx: JobContext<DoubtEve
   for (let i = 0; i < entries.length && !ctx.signal.ending; i += BATCH) {
     const chunk = entries.slice(i, i + BATCH);
     const network = chunk.map((e) => e.result!.network!);
+    const crops: ContentCrop[] = [];
+    for (const e of chunk) crops.push((await s.ensureLoc(e)).crop);
     const short = chunk.some((e) => !e.result!.refinedSteps)
-      ? await refineForModel(s.model, chunk.map((e) => grayOf(e.work)), network, { template: s.template.image, iterations: DOUBT_RULE.refineIterations, size: DOUBT_RULE.refineSize }, BATCH)
+      ? await refineForModel(s.model, chunk.map((e) => grayOf(e.work)), network, { template: s.template.image, iterations: DOUBT_RULE.refineIterations, size: DOUBT_RULE.refineSize }, BATCH, crops)
       : network;
     for (let k = 0; k < chunk.length; k++) {
       const e = chunk[k];
       const r = e.result!;
       const refinedSteps = r.refinedSteps ?? 0;
       const against = refinedSteps > 0 ? r.raw : short[k];
-      const d = judgeDoubt(outputMatrix(s.model.config, network[k]), outputMatrix(s.model.config, against), frame, grayOf(e.work),
+      const d = judgeDoubt(outputMatrix(s.model.config, network[k]), outputMatrix(s.model.config, against), frame, cropView(grayOf(e.work), crops[k]),
         DOUBT_RULE, refinedSteps > 0 ? `its refinement (×${refinedSteps})` : undefined);
       if (d.reasons.length) doubtful++;
       done++;

@@ -8,7 +8,7 @@
  */
 import {
   AlignmentLoss, DEFAULT_LOSS, defaultTrainerSettings, DeviceError, deserializeModel, encodePng, guardDevice, isGpuBackend, prepareTrainingFilm, PRESETS, randomVgg,
-  resizeArea, runTraining, serializeModel, teacherMatrices, tf, Trainer, trainingSample, trainingSource,
+  resizeArea, runTraining, WHOLE_FILM, serializeModel, teacherMatrices, tf, Trainer, trainingSample, trainingSource,
   type AffineMatrix, type LossSpec, type ModelArtifacts, type StepPoint, type TrainingImage,
 } from '../../../engine';
 import { displayFrame } from '../../lib/geometry';
@@ -41,8 +41,8 @@ async function prepareFilms(s: Session, entries: FilmEntry[], req: TrainSettings
   const srcSize = { width: 2 * req.frame.width, height: 2 * req.frame.height };
   const films: TrainingImage[] = [];
   for (const e of entries) {
-    const film = prepareTrainingFilm(await s.decodeEntry(e), e.id, req.locSize, srcSize);
-    e.loc = { size: req.locSize, data: film.loc };
+    const film = prepareTrainingFilm(await s.decodeEntry(e), e.id, s.model.config, srcSize);
+    e.loc = { size: req.locSize, inputCrop: s.model.config.inputCrop, data: film.loc, crop: film.crop ?? WHOLE_FILM };
     films.push(film);
     ctx.emit({ kind: 'preparing', phase: 'films', done: films.length, total: entries.length });
     await s.checkpoint(ctx.signal);
@@ -110,7 +110,10 @@ export async function train(s: Session, req: TrainSettings, ctx: JobContext<Trai
       onSample: async (step) => {
         const df = displayFrame(req.frame);
         // The sample's prediction runs on the device too: its errors are the step's.
-        const smp = await guardDevice(`the sample at step ${stepsBefore + step}`, async () => trainingSample(s.model, await s.ensureLoc(sampleEntry), grayOf(sampleEntry.work), s.template.image, df));
+        const smp = await guardDevice(`the sample at step ${stepsBefore + step}`, async () => {
+          const x = await s.ensureLoc(sampleEntry);
+          return trainingSample(s.model, x.data, grayOf(sampleEntry.work), s.template.image, df, x.crop);
+        });
         ctx.emit({ kind: 'sample', step: stepsBefore + step, name: sampleEntry.name, input: encodePng(smp.input), aligned: encodePng(smp.aligned), template: encodePng(smp.template) });
         if (gpu) hostCopy = { art: await serializeModel(s.model), step: stepsBefore + step };
       },

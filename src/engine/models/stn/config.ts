@@ -42,7 +42,18 @@ export interface StnConfig {
   /** Seed of the random initialisation. */
   seed: number;
   margin: FrameMargin;
+  /**
+   * What the encoder sees: 'content', the film without the black around it
+   * (image/content-crop.ts; the crop is composed into the frame), or
+   * 'whole', the whole film — what models made before the crop existed were
+   * trained and evaluated on, so a model folder without the field keeps it,
+   * and what the untrained identity model shows (a plain resize). `train`
+   * gives a new model 'content'.
+   */
+  inputCrop: InputCrop;
 }
+
+export type InputCrop = 'content' | 'whole';
 
 /**
  * The offset z0 of the bounded head's s = lo + (hi − lo)·sigmoid(z + z0) that
@@ -67,6 +78,7 @@ export function defaultStnConfig(overrides: Partial<StnConfig> = {}): StnConfig 
     frame: ORIGINAL_FRAME,
     seed: 1,
     margin: NO_MARGIN,
+    inputCrop: 'whole',
     ...overrides,
   };
 }
@@ -88,5 +100,7 @@ export function validateStnConfig(c: unknown): StnConfig {
   }
   const m = cfg.margin ?? NO_MARGIN;
   if (![m.left, m.right, m.top, m.bottom].every((v) => Number.isFinite(v) && v > -0.5 && v < 2)) bad('margin values must be fractions in (-0.5, 2)');
-  return { ...defaultStnConfig(), ...cfg, margin: m } as StnConfig;
+  const inputCrop = cfg.inputCrop ?? 'whole';
+  if (inputCrop !== 'content' && inputCrop !== 'whole') bad(`inputCrop is ${JSON.stringify(inputCrop)}, expected "content" or "whole"`);
+  return { ...defaultStnConfig(), ...cfg, margin: m, inputCrop } as StnConfig;
 }
