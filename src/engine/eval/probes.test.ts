@@ -49,5 +49,8 @@ describe('equivariance probes', () => {
     expect(table.length).toBe(4);
     expect(table[0]).toContain('zoom out 10%');
     expect(table[3]).toMatch(/^\| centroid /);
+    // An oracle's row (NaN: it cannot align moved copies) reads "—".
+    const oracle = { ...c, aligner: 'oracle', probes: c.probes!.map((p) => ({ ...p, px: NaN })) };
+    expect(probeTable([c, oracle]).split('\n')[3]).toMatch(/^\| oracle +\| — +\|/);
   });
 });

@@ -29,6 +29,7 @@ export function probeTable(rows: EvalSummary[]): string {
   const scored = rows.filter((r) => r.probes?.length);
   if (scored.length === 0) return '';
   const head = ['aligner (px per pure perturbation)', ...scored[0].probes!.map((p) => p.label)];
-  const body = scored.map((r) => [r.aligner, ...r.probes!.map((p) => p.px.toFixed(2))]);
+  // An oracle row (the ceiling) cannot align moved copies: "—", as in the summary table.
+  const body = scored.map((r) => [r.aligner, ...r.probes!.map((p) => (Number.isFinite(p.px) ? p.px.toFixed(2) : '—'))]);
   return fixedWidthTable(head, body);
 }

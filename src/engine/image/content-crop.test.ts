@@ -34,6 +34,9 @@ function paste(img: GrayImage, cw: number, ch: number, x: number, y: number): Gr
 describe('content crop', () => {
   it('leaves a film without black around it whole, and one with black on one axis only', () => {
     expect(findContentCrop(film(120, 150))).toEqual(WHOLE_FILM);
+    // Nothing but black (or a film too small to judge): nothing to crop to.
+    expect(findContentCrop({ width: 64, height: 64, data: new Float32Array(64 * 64) })).toEqual(WHOLE_FILM);
+    expect(findContentCrop({ width: 3, height: 3, data: new Float32Array(9) })).toEqual(WHOLE_FILM);
     // A letterbox: black bands above and below only. The crop keeps the film's shape, so there is nothing to take.
     expect(findContentCrop(paste(film(120, 100), 120, 150, 0, 25))).toEqual(WHOLE_FILM);
   });
