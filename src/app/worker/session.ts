@@ -54,6 +54,12 @@ export interface FilmEntry {
   result?: FilmResult;
 }
 
+/** A film's encoder input and view for a model, as a FilmEntry keeps them. */
+export function filmLoc(img: GrayImage, cfg: { locSize: number; inputCrop: InputCrop }): FilmEntry['loc'] {
+  const x = encoderInput(img, cfg);
+  return { size: cfg.locSize, inputCrop: cfg.inputCrop, data: x.loc, crop: x.crop };
+}
+
 export interface TemplateState {
   image: GrayImage;
   source: TemplateSource;
@@ -159,10 +165,7 @@ export class Session {
   /** The film's encoder input at the model's current locSize and view (decoded again when either changed). */
   async ensureLoc(e: FilmEntry): Promise<FilmEntry['loc']> {
     const cfg = this.model.config;
-    if (e.loc.size !== cfg.locSize || e.loc.inputCrop !== cfg.inputCrop) {
-      const x = encoderInput(await this.decodeEntry(e), cfg);
-      e.loc = { size: cfg.locSize, inputCrop: cfg.inputCrop, data: x.loc, crop: x.crop };
-    }
+    if (e.loc.size !== cfg.locSize || e.loc.inputCrop !== cfg.inputCrop) e.loc = filmLoc(await this.decodeEntry(e), cfg);
     return e.loc;
   }
 

@@ -125,17 +125,12 @@ export async function alignMatrices(model: AlignmentModel, locs: readonly Float3
   const batchSize = opts.batchSize ?? 8;
   const crops = opts.crops;
   if (crops && crops.length !== locs.length) throw new Error(`${crops.length} view crops for ${locs.length} encoder inputs`);
-  let network = await predictFromLocs(model, locs, batchSize);
+  const onView = await predictFromLocs(model, locs, batchSize);
+  const network = crops ? onView.map((p, i) => paramsOnFilm(crops[i], p)) : onView;
   let raw = network;
   if (opts.refine && opts.refine.iterations > 0) {
     if (!opts.films || opts.films.length !== locs.length) throw new Error('refinement needs the films beside their encoder inputs');
-    const views = crops ? opts.films.map((f, i) => cropView(f, crops[i])) : opts.films;
-    raw = await refineViews(model, views, network, opts.refine, batchSize);
-  }
-  if (crops) {
-    const refined = raw !== network;
-    network = network.map((p, i) => paramsOnFilm(crops[i], p));
-    raw = refined ? raw.map((p, i) => paramsOnFilm(crops[i], p)) : network;
+    raw = await refineForModel(model, opts.films, network, opts.refine, batchSize, crops);
   }
   return { network, raw, matrices: outputMatrices(model.config, raw) };
 }

@@ -1,6 +1,7 @@
 import type { AffineMatrix, Size } from '../affine/affine';
 import type { GrayImage } from '../io/gray-image';
 import { frameDisagreementPx } from '../eval/metrics';
+import { BLACK_LEVEL } from '../image/content-crop';
 
 /**
  * When to doubt a film's alignment, so a user can look at those films first.
@@ -44,7 +45,7 @@ export const DOUBT_RULE: DoubtRule = {
   maxBorderFraction: 0.1,
   refineIterations: 10,
   refineSize: 64,
-  blackLevel: 0.02,
+  blackLevel: BLACK_LEVEL,
 };
 
 export type DoubtReason = 'disagree' | 'border';

@@ -1,10 +1,10 @@
 /** Film jobs: decoding dropped files into what the other jobs need, removing them, and the "Try it" films. */
-import { decodeImage, encodePng, encoderInput, ImageDecodeError, paramsToMatrix, resizeArea, warpImage, type GrayImage } from '../../../engine';
+import { decodeImage, encodePng, ImageDecodeError, paramsToMatrix, resizeArea, warpImage, type GrayImage } from '../../../engine';
 import { demoParams } from '../../lib/demo';
 import { fitWithin, toBytes } from '../../lib/geometry';
 import type { JobContext } from '../dispatcher';
 import type { FileInput, LoadEvent, NamedBytes } from '../protocol';
-import type { FilmEntry, Session } from '../session';
+import { filmLoc, type FilmEntry, type Session } from '../session';
 
 const THUMB_SIDE = 160;
 
@@ -38,12 +38,10 @@ function entryFrom(s: Session, f: FileInput, img: GrayImage): FilmEntry {
   const frame = s.model.config.frame;
   const w = fitWithin(img.width, img.height, frame.width, frame.height);
   const work = resizeArea(img, w.width, w.height);
-  const cfg = s.model.config;
-  const x = encoderInput(img, cfg);
   return {
     id: f.id, name: f.name, blob: f.blob, width: img.width, height: img.height,
     work: { width: w.width, height: w.height, data: toBytes(work.data) },
-    loc: { size: cfg.locSize, inputCrop: cfg.inputCrop, data: x.loc, crop: x.crop },
+    loc: filmLoc(img, s.model.config),
   };
 }
 
