@@ -46,6 +46,8 @@ export interface TrainOptions {
   lambda?: number;
   /** Window of the local NCC. */
   window?: number;
+  /** Weight of local-NCC windows off the template's lung fields (1 = uniform). */
+  offLungs?: number;
   /** Pyramid levels of the multiscale loss (its base is local NCC). */
   levels?: number;
   /** 'random' (seeded random VGG16) or a tfjs layers model.json with VGG conv1_1..conv3_3. */
@@ -65,7 +67,7 @@ export interface TrainOptions {
   seed?: number;
   augment?: boolean;
   /** Augmentation ranges (defaults: DEFAULT_AUGMENT's). */
-  augmentRange?: Partial<Pick<AugmentSettings, 'shift' | 'scale' | 'rotateDeg' | 'border' | 'canvas'>>;
+  augmentRange?: Partial<Pick<AugmentSettings, 'shift' | 'scale' | 'rotateDeg' | 'border' | 'canvas' | 'aspect' | 'opacity'>>;
   maxImages?: number;
   checkpointEvery?: number;
   sampleEvery?: number;
@@ -128,9 +130,9 @@ interface RunState {
   savedAt: string;
 }
 
-function lossSpec(name: LossName, o: { lambda: number; window: number; levels: number }): LossSpec {
+function lossSpec(name: LossName, o: { lambda: number; window: number; levels: number; offLungs?: number }): LossSpec {
   switch (name) {
-    case 'lncc': return { kind: 'lncc', window: o.window };
+    case 'lncc': return o.offLungs !== undefined && o.offLungs !== 1 ? { kind: 'lncc', window: o.window, offLungs: o.offLungs } : { kind: 'lncc', window: o.window };
     case 'ncc': return { kind: 'ncc' };
     case 'pixel': return { kind: 'pixel' };
     case 'perceptual': return { kind: 'perceptual', lambda: o.lambda };
@@ -239,7 +241,7 @@ function runSettings(opts: TrainOptions, model: AlignmentModel, state: RunState 
     targetWeight: state?.settings.targetWeight ?? (opts.targets ? opts.targetWeight ?? 1 : 0),
     consistencyWeight: state?.settings.consistencyWeight ?? opts.consistencyWeight ?? 0,
   });
-  const spec: LossSpec = state?.loss ?? lossSpec(opts.loss ?? 'lncc', { lambda: opts.lambda ?? 20, window: opts.window ?? 9, levels: opts.levels ?? 3 });
+  const spec: LossSpec = state?.loss ?? lossSpec(opts.loss ?? 'lncc', { lambda: opts.lambda ?? 20, window: opts.window ?? 9, levels: opts.levels ?? 3, offLungs: opts.offLungs });
   return {
     settings,
     spec,
@@ -415,6 +417,7 @@ export const TRAIN_OPTIONS: OptionSpecs = {
   loss: { type: 'string', meta: 'NAME', default: 'lncc', choices: ['lncc', 'ncc', 'pixel', 'perceptual', 'multiscale'], help: 'similarity to the template' },
   lambda: { type: 'number', meta: 'λ', default: 20, help: 'pixel-MSE weight of the perceptual loss' },
   window: { type: 'int', meta: 'PX', default: 9, help: 'window of the local NCC (lncc, multiscale)' },
+  'off-lungs': { type: 'number', meta: 'W', help: 'lncc: weight of windows off the template\'s lung fields (its darkest 40%, blurred, + a 6-px band); 1 = uniform (the default)' },
   levels: { type: 'int', meta: 'N', default: 3, help: 'pyramid levels of the multiscale loss' },
   perceptual: { type: 'string', meta: 'random|PATH', help: 'VGG for the perceptual loss: seeded random, or a tfjs model.json (implies --loss perceptual)' },
   head: { type: 'string', meta: 'KIND', default: 'bounded', choices: ['bounded', 'raw'], help: 'bounded parameters, or the seed\'s raw head' },
@@ -429,6 +432,8 @@ export const TRAIN_OPTIONS: OptionSpecs = {
   'augment-shift': { type: 'number', meta: 'T', default: DEFAULT_AUGMENT.shift, help: 'max |shift| in normalized units (0.2 = 10% of the film)' },
   'augment-scale': { type: 'number', meta: 'S', default: DEFAULT_AUGMENT.scale, help: 'max relative scale change (0.1 = ±10%)' },
   'augment-rotate': { type: 'number', meta: 'DEG', default: DEFAULT_AUGMENT.rotateDeg, help: 'max |rotation| in degrees' },
+  'augment-aspect': { type: 'number', meta: 'A', default: 0, help: 'stretch the film\'s height against its width by up to ±A (0 = off; e.g. 0.1): chests taller or shorter for their width, as inspiration varies' },
+  'augment-opacity': { type: 'number', meta: 'P', default: 0, help: 'with probability P, 1-3 soft white patches over the encoder\'s copy of the chest, as consolidation whitens lungs (0 = off; e.g. 0.5)' },
   'augment-canvas': { type: 'number', meta: 'K', default: 0, help: 'embed the encoder\'s copy, with probability ½, in a black canvas up to K times the film\'s size, moved inside it whole (0 = off; e.g. 1.5)' },
   'augment-border': { type: 'number', meta: 'F', default: DEFAULT_AUGMENT.border, help: 'black bands over the encoder input\'s edges, each up to this share of the side, each edge with probability ½ (0 = off)' },
   'max-images': { type: 'int', meta: 'N', default: 0, help: 'use at most N films, spread over the folder (0 = all)' },
@@ -483,13 +488,15 @@ export async function runTrain(argv: string[], signal?: AbortSignal): Promise<nu
   const a = parseArgs(argv, TRAIN_OPTIONS);
   if (a.positionals.length) throw new UsageError(`unexpected argument "${a.positionals[0]}" (use --images DIR)`);
   const v = a.values;
+  const off = v['off-lungs'] as number | undefined;
+  if (off !== undefined && !(off >= 0 && off <= 1)) throw new UsageError(`--off-lungs ${off} must be in [0, 1] (1 = every window counts the same)`);
   const g = (k: string) => (a.given.has(k) ? v[k] : undefined);
   // When resuming, only options given on the command line override the checkpoint's.
   const pick = (k: string) => (v.resume ? g(k) : v[k]);
   let loss = pick('loss') as LossName | undefined;
   if (a.given.has('perceptual') && !a.given.has('loss')) loss = 'perceptual';
   if (v.resume) {
-    for (const k of ['loss', 'head', 'loc-size', 'frame', 'model-frame', 'margin', 'input-crop', 'seed', 'batch', 'lambda', 'window', 'levels', 'perceptual', 'template', 'augment', 'augment-shift', 'augment-scale', 'augment-rotate', 'augment-border', 'augment-canvas', 'scale-range', 'max-images', 'weight-decay', 'targets', 'target-weight', 'consistency-weight']) {
+    for (const k of ['loss', 'head', 'loc-size', 'frame', 'model-frame', 'margin', 'input-crop', 'seed', 'batch', 'lambda', 'window', 'off-lungs', 'levels', 'perceptual', 'template', 'augment', 'augment-shift', 'augment-scale', 'augment-rotate', 'augment-border', 'augment-canvas', 'augment-aspect', 'augment-opacity', 'scale-range', 'max-images', 'weight-decay', 'targets', 'target-weight', 'consistency-weight']) {
       if (a.given.has(k)) console.error(`note: --${k} is taken from the checkpoint when resuming; the value given is ignored`);
     }
   }
@@ -498,10 +505,10 @@ export async function runTrain(argv: string[], signal?: AbortSignal): Promise<nu
     steps: pick('steps') as number | undefined, batch: pick('batch') as number | undefined,
     lr: pick('lr') as number | undefined, lrEnd: v['lr-end'] as number | undefined,
     weightDecay: pick('weight-decay') as number | undefined, loss, lambda: v.lambda as number,
-    window: v.window as number, levels: v.levels as number, perceptual: v.perceptual as string | undefined,
+    window: v.window as number, offLungs: v['off-lungs'] as number | undefined, levels: v.levels as number, perceptual: v.perceptual as string | undefined,
     head: v.head as 'bounded' | 'raw', locSize: v.init && !a.given.has('loc-size') ? undefined : v['loc-size'] as number, frame: v.frame as Size,
     modelFrame: v['model-frame'] as Size, margin: parseMargin(v.margin as string), inputCrop: v['input-crop'] as InputCrop | undefined, scaleRange: parseScaleRange(v['scale-range'] as string | undefined), seed: v.seed as number, augment: v.augment as boolean,
-    augmentRange: { shift: v['augment-shift'] as number, scale: v['augment-scale'] as number, rotateDeg: v['augment-rotate'] as number, border: v['augment-border'] as number, canvas: v['augment-canvas'] as number },
+    augmentRange: { shift: v['augment-shift'] as number, scale: v['augment-scale'] as number, rotateDeg: v['augment-rotate'] as number, border: v['augment-border'] as number, canvas: v['augment-canvas'] as number, aspect: v['augment-aspect'] as number, opacity: v['augment-opacity'] as number },
     maxImages: v['max-images'] as number, checkpointEvery: v['checkpoint-every'] as number,
     sampleEvery: v['sample-every'] as number, cacheMb: v['cache-mb'] as number, resume: v.resume as string | undefined,
     init: v.init as string | undefined, targets: pick('targets') as string | undefined, targetWeight: v['target-weight'] as number,

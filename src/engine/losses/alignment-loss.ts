@@ -1,5 +1,6 @@
 import * as tf from '../tf';
 import { vggFeatures, type PerceptualNet } from '../models/vgg/vgg';
+import { lungFieldWeights } from './lung-fields';
 import { globalNcc, localNcc, multiScale, pixelMse } from './similarity';
 
 /**
@@ -10,7 +11,8 @@ export type LossSpec =
   | { kind: 'perceptual'; lambda: number; featureScale?: number }
   | { kind: 'pixel' }
   | { kind: 'ncc' }
-  | { kind: 'lncc'; window: number }
+  /** `offLungs`: weight of windows off the template's lung fields (lung-fields.ts); absent or 1 = uniform. */
+  | { kind: 'lncc'; window: number; offLungs?: number }
   | { kind: 'multiscale'; base: 'pixel' | 'ncc' | 'lncc'; levels: number; window?: number };
 
 export type LossKind = LossSpec['kind'];
@@ -42,6 +44,7 @@ export interface LossContext {
 export class AlignmentLoss {
   private readonly features?: tf.Tensor4D;
   private readonly ownsFeatures: boolean;
+  private readonly windowWeights?: tf.Tensor4D;
 
   constructor(readonly spec: LossSpec, private readonly ctx: LossContext) {
     if (spec.kind === 'perceptual') {
@@ -50,6 +53,9 @@ export class AlignmentLoss {
       this.features = ctx.canonicalFeatures ?? vggFeatures(ctx.perceptual, ctx.template);
     } else {
       this.ownsFeatures = false;
+    }
+    if (spec.kind === 'lncc' && spec.offLungs !== undefined && spec.offLungs !== 1) {
+      this.windowWeights = lungFieldWeights(ctx.template, spec.window, spec.offLungs);
     }
   }
 
@@ -68,7 +74,7 @@ export class AlignmentLoss {
         return { total, parts: { ncc: total } };
       }
       case 'lncc': {
-        const total = localNcc(warped, t, spec.window);
+        const total = localNcc(warped, t, spec.window, undefined, this.windowWeights);
         return { total, parts: { lncc: total } };
       }
       case 'multiscale': {
@@ -91,6 +97,7 @@ export class AlignmentLoss {
 
   dispose(): void {
     if (this.ownsFeatures) this.features?.dispose();
+    this.windowWeights?.dispose();
   }
 }
 

@@ -39,8 +39,9 @@ function boxSum(x: tf.Tensor4D, k: number): tf.Tensor4D {
  * uneven exposure and soft-tissue differences between films. `eps` is on
  * the product of the two windows' pixel variances: windows flatter than about
  * std 0.02 (5 gray levels) count as featureless rather than as noise to match.
+ * `weights` [1, H-window+1, W-window+1, 1], mean 1, weigh the windows (lung-fields.ts).
  */
-export function localNcc(warped: tf.Tensor4D, template: tf.Tensor4D, window = 9, eps = 1e-7): tf.Scalar {
+export function localNcc(warped: tf.Tensor4D, template: tf.Tensor4D, window = 9, eps = 1e-7, weights?: tf.Tensor4D): tf.Scalar {
   return tf.tidy(() => {
     const t = template;
     const n = window * window;
@@ -54,7 +55,7 @@ export function localNcc(warped: tf.Tensor4D, template: tf.Tensor4D, window = 9,
     const varI = sII.sub(sI.square().div(n)).relu();
     const varJ = sJJ.sub(sJ.square().div(n)).relu();
     const cc = cross.div(varI.mul(varJ).add(eps * n * n).sqrt());
-    return tf.scalar(1).sub(cc.mean()) as tf.Scalar;
+    return tf.scalar(1).sub((weights ? cc.mul(weights) : cc).mean()) as tf.Scalar;
   });
 }
 

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../testing/tf-backend';
-import { bandMask, DEFAULT_AUGMENT, drawAugment } from './augment';
+import { bandMask, DEFAULT_AUGMENT, drawAugment, opacityMap } from './augment';
 import { disposeBatch, makeBatch } from './batch';
 import { Rng } from './rng';
 
@@ -65,5 +65,68 @@ describe('black canvas', () => {
     expect(embedded).toBeGreaterThan(70);
     expect(embedded).toBeLessThan(130);
     expect(drawAugment(new Rng(5), { ...DEFAULT_AUGMENT, canvas: 0 })).toEqual(drawAugment(new Rng(5), DEFAULT_AUGMENT));
+  });
+});
+
+describe('aspect stretch', () => {
+  it('stretches the height against the width by up to ±A, both ways; off, the draws are as before', () => {
+    const still = { ...DEFAULT_AUGMENT, shift: 0, scale: 0, rotateDeg: 0, brightness: 0, contrast: 0, aspect: 0.1 };
+    const rng = new Rng(3);
+    let taller = 0;
+    let shorter = 0;
+    for (let i = 0; i < 200; i++) {
+      const [[a, b], [d, e]] = drawAugment(rng, still).matrix;
+      expect(a).toBe(1);
+      expect(b === 0 && d === 0).toBe(true);
+      expect(Math.abs(e - 1)).toBeLessThanOrEqual(0.1 + 1e-12);
+      if (e > 1.05) taller++;
+      if (e < 0.95) shorter++;
+    }
+    expect(taller).toBeGreaterThan(30);
+    expect(shorter).toBeGreaterThan(30);
+    expect(drawAugment(new Rng(5), { ...DEFAULT_AUGMENT, aspect: 0 })).toEqual(drawAugment(new Rng(5), DEFAULT_AUGMENT));
+  });
+});
+
+describe('opacities', () => {
+  it('whiten 1-3 soft patches over the chest with probability P, strongest at their centres; off, the draws are as before', () => {
+    const rng = new Rng(11);
+    let patched = 0;
+    for (let i = 0; i < 200; i++) {
+      const { opacities } = drawAugment(rng, { ...DEFAULT_AUGMENT, opacity: 0.5 });
+      if (!opacities.length) continue;
+      patched++;
+      expect(opacities.length).toBeLessThanOrEqual(3);
+      for (const o of opacities) {
+        expect(o.x).toBeGreaterThanOrEqual(0.2);
+        expect(o.x).toBeLessThanOrEqual(0.8);
+        expect(o.strength).toBeGreaterThan(0);
+        expect(o.strength).toBeLessThanOrEqual(1);
+      }
+    }
+    expect(patched).toBeGreaterThan(70);
+    expect(patched).toBeLessThan(130);
+    const m = opacityMap([{ x: 0.5, y: 0.5, radius: 0.1, strength: 0.6 }], 64);
+    expect(m[32 * 64 + 32]).toBeGreaterThan(0.55);
+    expect(m[32 * 64 + 32]).toBeLessThanOrEqual(0.6);
+    expect(m[2 * 64 + 2]).toBeLessThan(0.01);
+    expect(drawAugment(new Rng(5), { ...DEFAULT_AUGMENT, opacity: 0 })).toEqual(drawAugment(new Rng(5), DEFAULT_AUGMENT));
+  });
+
+  it('reach the encoder input only, brighter where they lie', async () => {
+    const L = 16;
+    const im = { id: 'a', loc: new Float32Array(L * L).fill(0.2), src: new Float32Array(8 * 8).fill(0.2) };
+    const geo = { locSize: L, srcSize: { width: 8, height: 8 } };
+    const still = { ...DEFAULT_AUGMENT, shift: 0, scale: 0, rotateDeg: 0, brightness: 0, contrast: 0 };
+    let seed = 1;
+    // A seed whose draw has patches (about half do).
+    while (!drawAugment(new Rng(seed), { ...still, opacity: 0.5 }).opacities.length) seed++;
+    const batch = makeBatch([im], geo, new Rng(seed), { ...still, opacity: 0.5 });
+    const loc = await batch.loc.data();
+    const src = await batch.src.data();
+    expect(Math.max(...loc)).toBeGreaterThan(0.3);
+    expect(Math.min(...loc)).toBeGreaterThanOrEqual(0.2 - 1e-6);
+    expect(Math.max(...src)).toBeCloseTo(0.2, 6);
+    disposeBatch(batch);
   });
 });

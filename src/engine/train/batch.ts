@@ -2,7 +2,7 @@ import * as tf from '../tf';
 import type { AffineMatrix, Size } from '../affine/affine';
 import type { ContentCrop } from '../image/content-crop';
 import { warpAffine } from '../sampler/warp';
-import { bandMask, drawAugment, type AugmentSettings } from './augment';
+import { bandMask, drawAugment, opacityMap, type AugmentSettings } from './augment';
 import { Rng } from './rng';
 
 /**
@@ -87,6 +87,13 @@ export function makeBatch(images: TrainingImage[], geo: TrainingGeometry, rng: R
     const brightness = tf.tensor4d(draws.map((d) => d.brightness), [b, 1, 1, 1]);
     // Intensity jitter only reaches the encoder: the loss compares the film itself.
     let loc = warpedLoc.sub(0.5).mul(contrast).add(0.5).add(brightness).clipByValue(0, 1) as tf.Tensor4D;
+    if (draws.some((d) => d.opacities.length)) {
+      const white = new Float32Array(b * L * L);
+      draws.forEach((d, i) => white.set(opacityMap(d.opacities, L), i * L * L));
+      // Whitened toward 1 where a patch lies: x + w·(1 − x).
+      const w = tf.tensor4d(white, [b, L, L, 1]);
+      loc = loc.add(w.mul(tf.scalar(1).sub(loc))) as tf.Tensor4D;
+    }
     if (augment.enabled && augment.border > 0) {
       const masks = new Float32Array(b * L * L);
       draws.forEach((d, i) => masks.set(bandMask(d.bands, L), i * L * L));

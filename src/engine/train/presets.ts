@@ -5,7 +5,7 @@ import { DEFAULT_AUGMENT, type AugmentSettings } from './augment';
  * Training recipes by name, for the workbench's Fine-tune panel. The CLI
  * spells the same recipe out in options (models/README.md, stage 4).
  *
- * - `adapt` ("Adapt to my films"): the shipped model's last stage, on the
+ * - `adapt` ("Adapt to my films"): the shipped model's stage 4, on the
  *   user's films: teacher matrices from refining the current model toward
  *   the template (50 steps), reproduced with weight 20, beside the windowed
  *   NCC; every film twice per batch under two augmentations with their frames
