@@ -6,6 +6,8 @@ import * as tf from '../tf';
  * apices, domes of the diaphragm); shoulders, neck and abdomen in the frame
  * pull the fit toward whatever they do. The fields are found in the template
  * itself — its darkest share after a blur — so no lung mask is needed.
+ * Measured, not used by the default: it leans on the lung interiors, which are
+ * what an opacity changes (models/README.md, "Opacity augmentation").
  */
 export interface LungFieldOptions {
   /** Share of the (blurred) template's pixels counted as lung field. */
