@@ -17,7 +17,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import {
-  AlignmentLoss, AlignmentModel, DEFAULT_AUGMENT, matrixOnView, Trainer, readTransformsJson, regionMatrix, defaultStnConfig, defaultTrainerSettings, encodePng,
+  AlignmentLoss, AlignmentModel, DEFAULT_AUGMENT, LUNG_FIELD_DEFAULTS, matrixOnView, Trainer, readTransformsJson, regionMatrix, defaultStnConfig, defaultTrainerSettings, encodePng,
   modelFolderFiles, randomVgg, resizeArea, runTraining, setScaleRange, sideBySide, tf, trainingSample, vggFromLayersModel,
   type AffineMatrix, type AugmentSettings, type FilmSet, type FrameMargin, type InputCrop, type LossSpec, type ModelMetadata, type PerceptualNet, type Size,
   type StepPoint, type StepReport, type TrainerSettings,
@@ -417,7 +417,7 @@ export const TRAIN_OPTIONS: OptionSpecs = {
   loss: { type: 'string', meta: 'NAME', default: 'lncc', choices: ['lncc', 'ncc', 'pixel', 'perceptual', 'multiscale'], help: 'similarity to the template' },
   lambda: { type: 'number', meta: 'λ', default: 20, help: 'pixel-MSE weight of the perceptual loss' },
   window: { type: 'int', meta: 'PX', default: 9, help: 'window of the local NCC (lncc, multiscale)' },
-  'off-lungs': { type: 'number', meta: 'W', help: 'lncc: weight of windows off the template\'s lung fields (its darkest 40%, blurred, + a 6-px band); 1 = uniform (the default)' },
+  'off-lungs': { type: 'number', meta: 'W', help: `lncc: weight of windows off the template's lung fields (its darkest ${LUNG_FIELD_DEFAULTS.share * 100}%, blurred, + a ${LUNG_FIELD_DEFAULTS.band}-px band); 1 = uniform (the default)` },
   levels: { type: 'int', meta: 'N', default: 3, help: 'pyramid levels of the multiscale loss' },
   perceptual: { type: 'string', meta: 'random|PATH', help: 'VGG for the perceptual loss: seeded random, or a tfjs model.json (implies --loss perceptual)' },
   head: { type: 'string', meta: 'KIND', default: 'bounded', choices: ['bounded', 'raw'], help: 'bounded parameters, or the seed\'s raw head' },
