@@ -17,15 +17,12 @@
  * even between WASM and CPU. So two steps run with the teacher term, and the
  * consistency term is checked on one step.
  */
-import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '../tf';
 import { installNodeWebGpu } from '../../../cli/webgpu-node';
 import { trySetBackend, type BackendName } from './backends';
 import { DeviceError, guardDevice } from './device-guard';
 import { AlignmentLoss, type LossSpec } from '../losses/alignment-loss';
-import { lungFieldWeights } from '../losses/lung-fields';
-import { decodeImage } from '../io/decode-image';
 import { AlignmentModel } from '../models/stn/stn';
 import { defaultStnConfig } from '../models/stn/config';
 import { randomVgg } from '../models/vgg/vgg';
@@ -224,29 +221,7 @@ describe.skipIf('error' in gpu)('WebGPU parity with WASM (tiny sizes)', () => {
     });
   }
 
-  it('lncc weighted toward the lung fields: the weights (found by tensor ops in the template) and the loss with its gradient', async () => {
-    // The shipped canonical chest at 64x80: at the tiny frame above the 6-px band covers every window.
-    const chest = resizeArea(decodeImage(readFileSync(new URL('../../../models/canonical-chest.png', import.meta.url)), 'canonical-chest.png'), 64, 80);
-    const a = film(64, 80, 4);
-    const r = await both(() => {
-      const template = tf.tensor4d(chest.data, [1, 80, 64, 1]);
-      const weights = lungFieldWeights(template, 9, 0.25);
-      const loss = new AlignmentLoss({ kind: 'lncc', window: 9, offLungs: 0.25 }, { template });
-      const x = tf.tensor4d(a.data, [1, 80, 64, 1]);
-      const { value, grad } = tf.valueAndGrad((w: tf.Tensor) => loss.compute(w as tf.Tensor4D).total)(x);
-      loss.dispose();
-      tf.dispose([template, x]);
-      return [weights, value, grad];
-    });
-    // Weighted, not uniform: 1 on the fields and ¼ off them, scaled to mean 1.
-    const w = r.webgpu[0];
-    expect(Math.max(...w) / Math.min(...w)).toBeCloseTo(4, 3);
-    expectClose('lung-field weights', { wasm: [r.wasm[0]], webgpu: [r.webgpu[0]] }, 1e-6);
-    expectClose('loss lncc, lung-field weights', { wasm: [r.wasm[1]], webgpu: [r.webgpu[1]] }, 1e-4);
-    expectClose('loss lncc, lung-field weights, gradient', { wasm: [r.wasm[2]], webgpu: [r.webgpu[2]] }, 1e-3);
-  });
-
-  it('two training steps from the same weights and seed: loss, gradient norm, updated weights (teacher + bands + opacities)', async () => {
+  it('two training steps from the same weights and seed: loss, gradient norm, updated weights (teacher + bands)', async () => {
     const art = await liveModel(7, 3);
     const films = [0, 1, 2, 3].map((i) => film(48, 60, i));
     const images = films.map((f, i) => ({
@@ -262,7 +237,7 @@ describe.skipIf('error' in gpu)('WebGPU parity with WASM (tiny sizes)', () => {
       const loss = new AlignmentLoss({ kind: 'lncc', window: 5 }, { template });
       const trainer = new Trainer(model, loss, defaultTrainerSettings(model, {
         steps: 2, batchSize: 4, lr: 1e-4, lrEnd: 1e-4, frame: FRAME, srcSize: { width: 2 * FRAME.width, height: 2 * FRAME.height },
-        augment: { ...DEFAULT_AUGMENT, enabled: true, border: 0.1, opacity: 0.5 }, targetWeight: 5, consistencyWeight: 0,
+        augment: { ...DEFAULT_AUGMENT, enabled: true, border: 0.1 }, targetWeight: 5, consistencyWeight: 0,
       }));
       const rep = { loss: [] as number[], gradNorm: [] as number[] };
       for (let i = 0; i < 2; i++) {
