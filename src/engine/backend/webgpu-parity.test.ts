@@ -17,19 +17,23 @@
  * even between WASM and CPU. So two steps run with the teacher term, and the
  * consistency term is checked on one step.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '../tf';
 import { installNodeWebGpu } from '../../../cli/webgpu-node';
 import { trySetBackend, type BackendName } from './backends';
 import { DeviceError, guardDevice } from './device-guard';
 import { AlignmentLoss, type LossSpec } from '../losses/alignment-loss';
+import { lungFieldWeights } from '../losses/lung-fields';
+import { decodeImage } from '../io/decode-image';
 import { AlignmentModel } from '../models/stn/stn';
 import { defaultStnConfig } from '../models/stn/config';
 import { randomVgg } from '../models/vgg/vgg';
 import { serializeModel, deserializeModel } from '../weights/model-io';
 import { warpAffine } from '../sampler/warp';
 import { Trainer, defaultTrainerSettings } from '../train/trainer';
-import { DEFAULT_AUGMENT } from '../train/augment';
+import { DEFAULT_AUGMENT, bandMask, drawAugment, opacityMap, type AugmentSettings } from '../train/augment';
+import { makeBatch, disposeBatch, stepRng } from '../train/batch';
 import { refineBatch } from '../align/refine';
 import { predictParams } from '../align/align';
 import type { GrayImage } from '../io/gray-image';
@@ -220,6 +224,57 @@ describe.skipIf('error' in gpu)('WebGPU parity with WASM (tiny sizes)', () => {
       expectClose(`loss ${spec.kind} gradient`, { wasm: [r.wasm[1]], webgpu: [r.webgpu[1]] }, 1e-3);
     });
   }
+
+  it('lncc weighted toward the lung fields: the weights (found by tensor ops in the template) and the loss with its gradient', async () => {
+    // The shipped canonical chest at 64x80: at the tiny frame above the 6-px band covers every window.
+    const chest = resizeArea(decodeImage(readFileSync(new URL('../../../models/canonical-chest.png', import.meta.url)), 'canonical-chest.png'), 64, 80);
+    const a = film(64, 80, 4);
+    const r = await both(() => {
+      const template = tf.tensor4d(chest.data, [1, 80, 64, 1]);
+      const weights = lungFieldWeights(template, 9, 0.25);
+      const loss = new AlignmentLoss({ kind: 'lncc', window: 9, offLungs: 0.25 }, { template });
+      const x = tf.tensor4d(a.data, [1, 80, 64, 1]);
+      const { value, grad } = tf.valueAndGrad((w: tf.Tensor) => loss.compute(w as tf.Tensor4D).total)(x);
+      loss.dispose();
+      tf.dispose([template, x]);
+      return [weights, value, grad];
+    });
+    // Weighted, not uniform: 1 on the fields and ¼ off them, scaled to mean 1.
+    const w = r.webgpu[0];
+    expect(Math.max(...w) / Math.min(...w)).toBeCloseTo(4, 3);
+    expectClose('lung-field weights', { wasm: [r.wasm[0]], webgpu: [r.webgpu[0]] }, 1e-6);
+    expectClose('loss lncc, lung-field weights', { wasm: [r.wasm[1]], webgpu: [r.webgpu[1]] }, 1e-4);
+    expectClose('loss lncc, lung-field weights, gradient', { wasm: [r.wasm[2]], webgpu: [r.webgpu[2]] }, 1e-3);
+  });
+
+  it('training batches with opacity patches: the encoder inputs, and the patches whiten them by x + w·(1 − x)', async () => {
+    // Batches only, no training step: a step at these sizes is the lane's slowest work on SwiftShader.
+    const images = [0, 1, 2, 3].map((i) => { const f = film(48, 60, i); return { id: `o${i}`, loc: locInput(f, L), src: resizeArea(f, 2 * FRAME.width, 2 * FRAME.height).data }; });
+    const geo = { locSize: L, srcSize: { width: 2 * FRAME.width, height: 2 * FRAME.height } };
+    const plain: AugmentSettings = { ...DEFAULT_AUGMENT, enabled: true, border: 0.1 };
+    const patched: AugmentSettings = { ...plain, opacity: 1 };
+    // One film a batch: the opacities are drawn last, so with and without them the rest of the draw is the same.
+    const r = await both(() => images.flatMap((im, i) => [plain, patched].map((aug) => {
+      const batch = makeBatch([im], geo, stepRng(21, i), aug);
+      const loc = batch.loc.clone();
+      disposeBatch(batch);
+      return loc;
+    })));
+    expectClose('batch: encoder inputs with opacities', r, 1e-5);
+    images.forEach((_, i) => {
+      const draw = drawAugment(stepRng(21, i), patched);
+      expect(draw.opacities.length).toBeGreaterThan(0);
+      const white = opacityMap(draw.opacities, L);
+      const mask = bandMask(draw.bands, L);
+      const [base, got] = [r.webgpu[2 * i], r.webgpu[2 * i + 1]];
+      let most = 0;
+      for (let k = 0; k < L * L; k++) {
+        expect(Math.abs(got[k] - mask[k] * (base[k] + white[k] * (1 - base[k]))), `film ${i}, pixel ${k}`).toBeLessThan(1e-5);
+        most = Math.max(most, got[k] - base[k]);
+      }
+      expect(most, `film ${i}: the patches whitened nothing`).toBeGreaterThan(0.05);
+    });
+  });
 
   it('two training steps from the same weights and seed: loss, gradient norm, updated weights (teacher + bands)', async () => {
     const art = await liveModel(7, 3);
