@@ -54,5 +54,10 @@ describe.skipIf(!HAS_SHARED)('cxr-align eval on real masked films (../shared/dat
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
     expect(summary[2].oracle).toBe(true);
     expect(summary[2].samePatientPairs).toBe(4);
+    // Each aligner's spread about the ceiling; a plain resize is further from it than the model on every film's scale.
+    expect(ceiling.ceilingResidual).toBeUndefined();
+    expect(model.ceilingResidual!.films).toBe(6);
+    expect(identity.ceilingResidual!.scaleY + identity.ceilingResidual!.scaleX).toBeGreaterThan(model.ceilingResidual!.scaleY + model.ceilingResidual!.scaleX);
+    expect(summary[1].ceilingResidual.films).toBe(6);
   });
 });

@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  BORDER_SCALES, compose, EQUIVARIANCE_PROBES, evaluate, fitAffineCeiling, fittedAligner, identityAligner, marginMatrix, perImageCsv, predictMatrices, probeTable, summaryTable,
+  BORDER_SCALES, ceilingResidual, compose, EQUIVARIANCE_PROBES, evaluate, fitAffineCeiling, fittedAligner, identityAligner, marginMatrix, perImageCsv, predictMatrices, probeTable, residualTable, summaryTable,
   type Aligner, type EvalCase, type EvalSummary, type GrayImage,
 } from '../../src/engine/index';
 import { formatOptions, parseArgs, UsageError, type OptionSpecs, type Size } from '../args';
@@ -30,7 +30,7 @@ export const EVAL_OPTIONS: OptionSpecs = {
   patients: { type: 'string', meta: 'CSV', help: 'a CSV naming each film\'s patient (e.g. ../shared/data/manifest.csv), for the same-patient Dice' },
   'file-column': { type: 'string', default: 'file', meta: 'NAME', help: 'column of --patients with the film: a path relative to the CSV\'s folder that resolves to DATA/images/NAME, or a bare NAME' },
   'patient-column': { type: 'string', default: 'patient', meta: 'NAME', help: 'column of --patients with the patient' },
-  ceiling: { type: 'boolean', default: false, help: 'also score the affine ceiling: five parameters per film fitted groupwise to the lung masks (an oracle), started from and anchored to the model\'s frames' },
+  ceiling: { type: 'boolean', default: false, help: 'also score the affine ceiling: five parameters per film fitted groupwise to the lung masks (an oracle), started from and anchored to the model\'s frames; each aligner\'s spread about it, parameter by parameter, is printed after the table' },
   frame: { type: 'size', meta: 'WxH', help: 'frame Dice and pixels are measured in (default: the model\'s frame)' },
   elastix: { type: 'boolean', default: false, help: 'also score a classic multi-resolution affine registration (Debian elastix)' },
   'elastix-metric': { type: 'string', default: 'ncc', choices: ['ncc', 'mi'], help: 'similarity elastix maximises: normalized correlation or Mattes mutual information' },
@@ -54,6 +54,10 @@ equivariance error (frame disagreement in output pixels under known ±10°,
 content-preserving equivariance (the same moves of the film inside a black
 canvas 1.5x its size, nothing cropped: a perfect aligner scores 0) and the
 border effect (the frame on the bare film vs on the film embedded in black).
+With --ceiling, a second table gives each aligner's residual against the
+ceiling: the spread over the films of its frame in the ceiling's, per
+parameter (shifts and scales in %, rotation in degrees) — which of them holds
+its Dice back.
 
 Options:
 ${formatOptions(EVAL_OPTIONS)}
@@ -182,7 +186,8 @@ export async function evalCommand(opts: EvalCommandOptions): Promise<EvalSummary
       frame: { width: 48, height: Math.max(8, Math.round((48 * frame.height) / frame.width)) },
       onRound: (k, d) => { if (!opts.quiet) log(`  round ${k}: mean soft Dice with the majority of the others ${d.toFixed(4)}`); },
     });
-    await score(fittedAligner('affine ceiling (oracle: fitted to the lung masks)', cases.map((c) => c.image), fit.matrices, fit.seconds / cases.length));
+    const ceiling = await score(fittedAligner('affine ceiling (oracle: fitted to the lung masks)', cases.map((c) => c.image), fit.matrices, fit.seconds / cases.length));
+    for (const r of rows) if (r !== ceiling) r.ceilingResidual = ceilingResidual(r, ceiling);
   }
   model.dispose();
   if (opts.out) {
@@ -207,6 +212,8 @@ export async function runEval(argv: string[]): Promise<number> {
   });
   console.log(summaryTable(rows));
   if (v.probes) console.log(`\n${probeTable(rows)}`);
+  const residuals = residualTable(rows);
+  if (residuals) console.log(`\n${residuals}`);
   return 0;
 }
 

@@ -9,6 +9,7 @@ import { drawPerturbation } from './perturbation';
 import { CONTENT_CANVAS, contentSeed, drawContentMove, embedding, type Embedding } from './content';
 import { canvasMatrix, CANVAS_SCALE, cutFraction, frameDisagreementPx, frameRegion, groupDice, pairwiseDice, toBitMask, type BitMask } from './metrics';
 import { performance } from '../host';
+import type { CeilingResidual } from './residual';
 
 export { drawPerturbation };
 
@@ -99,6 +100,8 @@ export interface EvalSummary {
   border: { scale: number; px: number }[];
   /** Fitted to the masks (the ceiling): an oracle, not an aligner. */
   oracle?: boolean;
+  /** The spread of this aligner's frames about the ceiling's, parameter by parameter (with a ceiling row). */
+  ceilingResidual?: CeilingResidual;
   perImage: PerImage[];
 }
 

@@ -3,3 +3,4 @@ export { canvasMatrix, cutFraction, dice, frameDisagreementPx, frameRegion, grou
 export { EQUIVARIANCE_PROBES, probeTable, type Probe } from './probes';
 export { BORDER_SCALES, CONTENT_CANVAS, contentSeed, drawContentMove, embedding, filmInside, type Embedding } from './content';
 export { fitAffineCeiling, fittedAligner, type CeilingFit, type CeilingOptions } from './ceiling';
+export { ceilingResidual, residualParams, residualTable, type CeilingResidual } from './residual';
