@@ -67,7 +67,7 @@ export interface TrainOptions {
   seed?: number;
   augment?: boolean;
   /** Augmentation ranges (defaults: DEFAULT_AUGMENT's). */
-  augmentRange?: Partial<Pick<AugmentSettings, 'shift' | 'scale' | 'rotateDeg' | 'border' | 'canvas' | 'aspect' | 'opacity'>>;
+  augmentRange?: Partial<Pick<AugmentSettings, 'shift' | 'scale' | 'rotateDeg' | 'border' | 'canvas' | 'aspect' | 'opacity' | 'gamma' | 'marks' | 'effusion'>>;
   maxImages?: number;
   checkpointEvery?: number;
   sampleEvery?: number;
@@ -434,6 +434,9 @@ export const TRAIN_OPTIONS: OptionSpecs = {
   'augment-rotate': { type: 'number', meta: 'DEG', default: DEFAULT_AUGMENT.rotateDeg, help: 'max |rotation| in degrees' },
   'augment-aspect': { type: 'number', meta: 'A', default: 0, help: 'stretch the film\'s height against its width by up to ±A (0 = off; e.g. 0.1): chests taller or shorter for their width, as inspiration varies' },
   'augment-opacity': { type: 'number', meta: 'P', default: 0, help: 'with probability P, 1-3 soft white patches over the encoder\'s copy of the chest, as consolidation whitens lungs (0 = off; e.g. 0.5)' },
+  'augment-gamma': { type: 'number', meta: 'G', default: 0, help: 'a gamma curve x^γ on the encoder\'s copy, γ between 1/(1+G) and 1+G, as films are windowed differently (0 = off; e.g. 0.5)' },
+  'augment-marks': { type: 'number', meta: 'P', default: 0, help: 'with probability P, 1-4 bright marks on the encoder\'s copy: text, wires, ECG electrodes, as ICU films carry (0 = off; e.g. 0.5)' },
+  'augment-effusion': { type: 'number', meta: 'P', default: 0, help: 'with probability P, a basal effusion on one side or both of the encoder\'s copy: white from a meniscus down, hiding the diaphragm dome (0 = off; e.g. 0.5)' },
   'augment-canvas': { type: 'number', meta: 'K', default: 0, help: 'embed the encoder\'s copy, with probability ½, in a black canvas up to K times the film\'s size, moved inside it whole (0 = off; e.g. 1.5)' },
   'augment-border': { type: 'number', meta: 'F', default: DEFAULT_AUGMENT.border, help: 'black bands over the encoder input\'s edges, each up to this share of the side, each edge with probability ½ (0 = off)' },
   'max-images': { type: 'int', meta: 'N', default: 0, help: 'use at most N films, spread over the folder (0 = all)' },
@@ -490,13 +493,19 @@ export async function runTrain(argv: string[], signal?: AbortSignal): Promise<nu
   const v = a.values;
   const off = v['off-lungs'] as number | undefined;
   if (off !== undefined && !(off >= 0 && off <= 1)) throw new UsageError(`--off-lungs ${off} must be in [0, 1] (1 = every window counts the same)`);
+  for (const k of ['augment-opacity', 'augment-marks', 'augment-effusion']) {
+    const p = v[k] as number;
+    if (!(p >= 0 && p <= 1)) throw new UsageError(`--${k} ${p} must be a probability in [0, 1] (0 = off)`);
+  }
+  const gamma = v['augment-gamma'] as number;
+  if (!(gamma >= 0 && gamma <= 4)) throw new UsageError(`--augment-gamma ${gamma} must be in [0, 4] (0 = off; γ then lies between 1/(1+G) and 1+G)`);
   const g = (k: string) => (a.given.has(k) ? v[k] : undefined);
   // When resuming, only options given on the command line override the checkpoint's.
   const pick = (k: string) => (v.resume ? g(k) : v[k]);
   let loss = pick('loss') as LossName | undefined;
   if (a.given.has('perceptual') && !a.given.has('loss')) loss = 'perceptual';
   if (v.resume) {
-    for (const k of ['loss', 'head', 'loc-size', 'frame', 'model-frame', 'margin', 'input-crop', 'seed', 'batch', 'lambda', 'window', 'off-lungs', 'levels', 'perceptual', 'template', 'augment', 'augment-shift', 'augment-scale', 'augment-rotate', 'augment-border', 'augment-canvas', 'augment-aspect', 'augment-opacity', 'scale-range', 'max-images', 'weight-decay', 'targets', 'target-weight', 'consistency-weight']) {
+    for (const k of ['loss', 'head', 'loc-size', 'frame', 'model-frame', 'margin', 'input-crop', 'seed', 'batch', 'lambda', 'window', 'off-lungs', 'levels', 'perceptual', 'template', 'augment', 'augment-shift', 'augment-scale', 'augment-rotate', 'augment-border', 'augment-canvas', 'augment-aspect', 'augment-opacity', 'augment-gamma', 'augment-marks', 'augment-effusion', 'scale-range', 'max-images', 'weight-decay', 'targets', 'target-weight', 'consistency-weight']) {
       if (a.given.has(k)) console.error(`note: --${k} is taken from the checkpoint when resuming; the value given is ignored`);
     }
   }
@@ -508,7 +517,7 @@ export async function runTrain(argv: string[], signal?: AbortSignal): Promise<nu
     window: v.window as number, offLungs: v['off-lungs'] as number | undefined, levels: v.levels as number, perceptual: v.perceptual as string | undefined,
     head: v.head as 'bounded' | 'raw', locSize: v.init && !a.given.has('loc-size') ? undefined : v['loc-size'] as number, frame: v.frame as Size,
     modelFrame: v['model-frame'] as Size, margin: parseMargin(v.margin as string), inputCrop: v['input-crop'] as InputCrop | undefined, scaleRange: parseScaleRange(v['scale-range'] as string | undefined), seed: v.seed as number, augment: v.augment as boolean,
-    augmentRange: { shift: v['augment-shift'] as number, scale: v['augment-scale'] as number, rotateDeg: v['augment-rotate'] as number, border: v['augment-border'] as number, canvas: v['augment-canvas'] as number, aspect: v['augment-aspect'] as number, opacity: v['augment-opacity'] as number },
+    augmentRange: { shift: v['augment-shift'] as number, scale: v['augment-scale'] as number, rotateDeg: v['augment-rotate'] as number, border: v['augment-border'] as number, canvas: v['augment-canvas'] as number, aspect: v['augment-aspect'] as number, opacity: v['augment-opacity'] as number, gamma: v['augment-gamma'] as number, marks: v['augment-marks'] as number, effusion: v['augment-effusion'] as number },
     maxImages: v['max-images'] as number, checkpointEvery: v['checkpoint-every'] as number,
     sampleEvery: v['sample-every'] as number, cacheMb: v['cache-mb'] as number, resume: v.resume as string | undefined,
     init: v.init as string | undefined, targets: pick('targets') as string | undefined, targetWeight: v['target-weight'] as number,

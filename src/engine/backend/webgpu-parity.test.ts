@@ -32,7 +32,7 @@ import { randomVgg } from '../models/vgg/vgg';
 import { serializeModel, deserializeModel } from '../weights/model-io';
 import { warpAffine } from '../sampler/warp';
 import { Trainer, defaultTrainerSettings } from '../train/trainer';
-import { DEFAULT_AUGMENT, bandMask, drawAugment, opacityMap, type AugmentSettings } from '../train/augment';
+import { DEFAULT_AUGMENT, bandMask, drawAugment, whitenMap, type AugmentSettings } from '../train/augment';
 import { makeBatch, disposeBatch, stepRng } from '../train/batch';
 import { refineBatch } from '../align/refine';
 import { predictParams } from '../align/align';
@@ -247,24 +247,24 @@ describe.skipIf('error' in gpu)('WebGPU parity with WASM (tiny sizes)', () => {
     expectClose('loss lncc, lung-field weights, gradient', { wasm: [r.wasm[2]], webgpu: [r.webgpu[2]] }, 1e-3);
   });
 
-  it('training batches with opacity patches: the encoder inputs, and the patches whiten them by x + w·(1 − x)', async () => {
+  it('training batches with opacity patches, bright marks and effusions: the encoder inputs, and the whitening x + w·(1 − x)', async () => {
     // Batches only, no training step: a step at these sizes is the lane's slowest work on SwiftShader.
     const images = [0, 1, 2, 3].map((i) => { const f = film(48, 60, i); return { id: `o${i}`, loc: locInput(f, L), src: resizeArea(f, 2 * FRAME.width, 2 * FRAME.height).data }; });
     const geo = { locSize: L, srcSize: { width: 2 * FRAME.width, height: 2 * FRAME.height } };
     const plain: AugmentSettings = { ...DEFAULT_AUGMENT, enabled: true, border: 0.1 };
-    const patched: AugmentSettings = { ...plain, opacity: 1 };
-    // One film a batch: the opacities are drawn last, so with and without them the rest of the draw is the same.
+    const patched: AugmentSettings = { ...plain, opacity: 1, marks: 1, effusion: 1 };
+    // One film a batch: opacities, marks and effusions are drawn last, so with and without them the rest of the draw is the same.
     const r = await both(() => images.flatMap((im, i) => [plain, patched].map((aug) => {
       const batch = makeBatch([im], geo, stepRng(21, i), aug);
       const loc = batch.loc.clone();
       disposeBatch(batch);
       return loc;
     })));
-    expectClose('batch: encoder inputs with opacities', r, 1e-5);
+    expectClose('batch: encoder inputs with opacities, marks and effusions', r, 1e-5);
     images.forEach((_, i) => {
       const draw = drawAugment(stepRng(21, i), patched);
-      expect(draw.opacities.length).toBeGreaterThan(0);
-      const white = opacityMap(draw.opacities, L);
+      expect(draw.opacities.length && draw.marks.length && draw.effusions.length).toBeGreaterThan(0);
+      const white = whitenMap(draw, L)!;
       const mask = bandMask(draw.bands, L);
       const [base, got] = [r.webgpu[2 * i], r.webgpu[2 * i + 1]];
       let most = 0;

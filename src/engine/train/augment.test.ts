@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../testing/tf-backend';
-import { bandMask, DEFAULT_AUGMENT, drawAugment, opacityMap } from './augment';
+import { bandMask, DEFAULT_AUGMENT, drawAugment, effusionMap, marksMap, opacityMap, whitenMap } from './augment';
 import { disposeBatch, makeBatch } from './batch';
 import { Rng } from './rng';
 
@@ -128,5 +128,133 @@ describe('opacities', () => {
     expect(Math.min(...loc)).toBeGreaterThanOrEqual(0.2 - 1e-6);
     expect(Math.max(...src)).toBeCloseTo(0.2, 6);
     disposeBatch(batch);
+  });
+});
+
+describe('gamma', () => {
+  it('draws γ between 1/(1+G) and 1+G, both ways; off, the draws are as before', () => {
+    const rng = new Rng(13);
+    const gs = Array.from({ length: 200 }, () => drawAugment(rng, { ...DEFAULT_AUGMENT, gamma: 0.5 }).gamma);
+    expect(Math.min(...gs)).toBeGreaterThanOrEqual(1 / 1.5);
+    expect(Math.max(...gs)).toBeLessThanOrEqual(1.5);
+    expect(gs.filter((g) => g < 1).length).toBeGreaterThan(70);
+    expect(gs.filter((g) => g > 1).length).toBeGreaterThan(70);
+    expect(drawAugment(new Rng(5), { ...DEFAULT_AUGMENT, gamma: 0 })).toEqual(drawAugment(new Rng(5), DEFAULT_AUGMENT));
+  });
+
+  it('bends the encoder input only: x → x^γ', async () => {
+    const L = 8;
+    const im = { id: 'g', loc: new Float32Array(L * L).fill(0.25), src: new Float32Array(4 * 4).fill(0.25) };
+    const still = { ...DEFAULT_AUGMENT, shift: 0, scale: 0, rotateDeg: 0, brightness: 0, contrast: 0, gamma: 0.5 };
+    const { gamma } = drawAugment(new Rng(3), still);
+    expect(gamma).not.toBeCloseTo(1, 2);
+    const batch = makeBatch([im], { locSize: L, srcSize: { width: 4, height: 4 } }, new Rng(3), still);
+    const loc = await batch.loc.data();
+    // Inside the warp's reach (its bilinear edge darkens the outermost pixels).
+    expect(loc[3 * L + 3]).toBeCloseTo(0.25 ** gamma, 5);
+    expect(Math.max(...await batch.src.data())).toBeCloseTo(0.25, 6);
+    disposeBatch(batch);
+  });
+});
+
+describe('bright marks', () => {
+  it('draw 1-4 text blocks, wires and electrodes with probability P; off, the draws are as before', () => {
+    const rng = new Rng(17);
+    const kinds = new Set<string>();
+    let marked = 0;
+    for (let i = 0; i < 200; i++) {
+      const { marks } = drawAugment(rng, { ...DEFAULT_AUGMENT, marks: 0.5 });
+      if (!marks.length) continue;
+      marked++;
+      expect(marks.length).toBeLessThanOrEqual(4);
+      for (const m of marks) { kinds.add(m.kind); expect(m.strength).toBeGreaterThan(0); expect(m.strength).toBeLessThanOrEqual(1); }
+    }
+    expect(marked).toBeGreaterThan(70);
+    expect(marked).toBeLessThan(130);
+    expect([...kinds].sort()).toEqual(['electrode', 'text', 'wire']);
+    expect(drawAugment(new Rng(5), { ...DEFAULT_AUGMENT, marks: 0 })).toEqual(drawAugment(new Rng(5), DEFAULT_AUGMENT));
+  });
+
+  it('marksMap covers each mark at its strength and nothing away from it', () => {
+    const S = 64;
+    const at = (m: Float32Array, x: number, y: number) => m[y * S + x];
+    const text = marksMap([{ kind: 'text', x: 0.1, y: 0.1, w: 0.25, h: 0.05, strength: 0.9 }], S);
+    expect(at(text, 10, 7)).toBeCloseTo(0.9, 5);
+    expect(at(text, 30, 30)).toBe(0);
+    expect(at(text, 10, 12)).toBe(0);
+    // A vertical wire down the middle, 2 px wide.
+    const wire = marksMap([{ kind: 'wire', x0: 0.5, y0: 0, x1: 0.5, y1: 1, width: 2 / S, strength: 0.6 }], S);
+    expect(at(wire, 31, 40)).toBeCloseTo(0.6, 5);
+    expect(at(wire, 32, 10)).toBeCloseTo(0.6, 5);
+    expect(at(wire, 36, 20)).toBe(0);
+    const disc = marksMap([{ kind: 'electrode', x: 0.75, y: 0.25, radius: 0.05, strength: 1 }], S);
+    expect(at(disc, 47, 15)).toBeCloseTo(1, 5);
+    expect(at(disc, 47, 25)).toBe(0);
+    // Overlapping marks: the strongest wins.
+    const both = marksMap([{ kind: 'text', x: 0, y: 0, w: 1, h: 1, strength: 0.3 }, { kind: 'electrode', x: 0.5, y: 0.5, radius: 0.1, strength: 0.8 }], S);
+    expect(at(both, 31, 31)).toBeCloseTo(0.8, 5);
+    expect(at(both, 2, 2)).toBeCloseTo(0.3, 5);
+  });
+
+  it('reach the encoder input only, brighter where they lie', async () => {
+    const L = 16;
+    const im = { id: 'm', loc: new Float32Array(L * L).fill(0.2), src: new Float32Array(8 * 8).fill(0.2) };
+    const still = { ...DEFAULT_AUGMENT, shift: 0, scale: 0, rotateDeg: 0, brightness: 0, contrast: 0, marks: 1 };
+    const batch = makeBatch([im], { locSize: L, srcSize: { width: 8, height: 8 } }, new Rng(2), still);
+    const loc = await batch.loc.data();
+    expect(Math.max(...loc)).toBeGreaterThan(0.4);
+    expect(Math.max(...await batch.src.data())).toBeCloseTo(0.2, 6);
+    disposeBatch(batch);
+  });
+});
+
+describe('basal effusions', () => {
+  it('draw one side or both with probability P, inside the view; off, the draws are as before', () => {
+    const rng = new Rng(29);
+    let drawn = 0;
+    let both = 0;
+    for (let i = 0; i < 300; i++) {
+      const { effusions } = drawAugment(rng, { ...DEFAULT_AUGMENT, effusion: 0.5 });
+      if (!effusions.length) continue;
+      drawn++;
+      if (effusions.length === 2) both++;
+      for (const e of effusions) {
+        expect(e.x0).toBeGreaterThanOrEqual(0);
+        expect(e.x1).toBeLessThanOrEqual(1);
+        expect(e.x1).toBeGreaterThan(e.x0);
+        expect(e.level - e.rise).toBeGreaterThan(0.3);
+        expect(e.level).toBeLessThan(0.9);
+      }
+    }
+    expect(drawn).toBeGreaterThan(115);
+    expect(drawn).toBeLessThan(185);
+    expect(both / drawn).toBeGreaterThan(0.2);
+    expect(both / drawn).toBeLessThan(0.47);
+    expect(drawAugment(new Rng(5), { ...DEFAULT_AUGMENT, effusion: 0 })).toEqual(drawAugment(new Rng(5), DEFAULT_AUGMENT));
+  });
+
+  it('effusionMap whitens below the meniscus, higher at the chest wall, nothing above it or on the other side', () => {
+    const S = 100;
+    const at = (m: Float32Array, x: number, y: number) => m[y * S + x];
+    // The film's left side (patient's right): the chest wall at x0.
+    const m = effusionMap([{ x0: 0.1, x1: 0.5, lateral: 'x0', level: 0.7, rise: 0.1, strength: 0.8 }], S);
+    expect(at(m, 30, 95)).toBeGreaterThan(0.75);
+    expect(at(m, 30, 40)).toBeLessThan(0.01);
+    expect(at(m, 80, 95)).toBeLessThan(0.01);
+    // Medially white from y = 0.7, laterally from 0.6: at y = 0.65 the lateral part is white, the medial not.
+    expect(at(m, 14, 65)).toBeGreaterThan(0.5);
+    expect(at(m, 45, 65)).toBeLessThan(0.2);
+  });
+
+  it('whitenMap takes the strongest of patches, marks and effusions, and is null for none', () => {
+    const S = 32;
+    expect(whitenMap({ opacities: [], marks: [], effusions: [] }, S)).toBeNull();
+    const opacities = [{ x: 0.5, y: 0.3, radius: 0.1, strength: 0.5 }];
+    const marks = [{ kind: 'text' as const, x: 0, y: 0, w: 0.2, h: 0.1, strength: 0.9 }];
+    const effusions = [{ x0: 0.5, x1: 0.95, lateral: 'x1' as const, level: 0.7, rise: 0.05, strength: 0.6 }];
+    const m = whitenMap({ opacities, marks, effusions }, S)!;
+    const [o, k, e] = [opacityMap(opacities, S), marksMap(marks, S), effusionMap(effusions, S)];
+    for (let i = 0; i < S * S; i++) expect(m[i]).toBeCloseTo(Math.max(o[i], k[i], e[i]), 6);
+    expect(Math.max(...e)).toBeGreaterThan(0.5);
   });
 });

@@ -2,7 +2,7 @@ import * as tf from '../tf';
 import type { AffineMatrix, Size } from '../affine/affine';
 import type { ContentCrop } from '../image/content-crop';
 import { warpAffine } from '../sampler/warp';
-import { bandMask, drawAugment, opacityMap, type AugmentSettings } from './augment';
+import { bandMask, drawAugment, whitenMap, type AugmentSettings } from './augment';
 import { Rng } from './rng';
 
 /**
@@ -87,10 +87,14 @@ export function makeBatch(images: TrainingImage[], geo: TrainingGeometry, rng: R
     const brightness = tf.tensor4d(draws.map((d) => d.brightness), [b, 1, 1, 1]);
     // Intensity jitter only reaches the encoder: the loss compares the film itself.
     let loc = warpedLoc.sub(0.5).mul(contrast).add(0.5).add(brightness).clipByValue(0, 1) as tf.Tensor4D;
-    if (draws.some((d) => d.opacities.length)) {
+    if (draws.some((d) => d.gamma !== 1)) {
+      loc = loc.pow(tf.tensor4d(draws.map((d) => d.gamma), [b, 1, 1, 1])) as tf.Tensor4D;
+    }
+    const maps = draws.map((d) => whitenMap(d, L));
+    if (maps.some((m) => m)) {
       const white = new Float32Array(b * L * L);
-      draws.forEach((d, i) => white.set(opacityMap(d.opacities, L), i * L * L));
-      // Whitened toward 1 where a patch lies: x + w·(1 − x).
+      maps.forEach((m, i) => { if (m) white.set(m, i * L * L); });
+      // Whitened toward 1 where a patch, mark or effusion lies: x + w·(1 − x).
       const w = tf.tensor4d(white, [b, L, L, 1]);
       loc = loc.add(w.mul(tf.scalar(1).sub(loc))) as tf.Tensor4D;
     }
