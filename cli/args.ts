@@ -14,6 +14,8 @@ export interface OptionSpec {
   required?: boolean;
   /** Allowed values for a string option. */
   choices?: readonly string[];
+  /** Inclusive bounds for a number option, checked where it is parsed. */
+  range?: readonly [number, number];
   /** Placeholder in the usage text, e.g. "DIR". */
   meta?: string;
   /** Short alias without the dash, e.g. "o". */
@@ -65,6 +67,7 @@ function convert(name: string, spec: OptionSpec, raw: string): string | number |
     case 'number': {
       const v = Number(raw);
       if (raw.trim() === '' || !Number.isFinite(v)) throw new UsageError(`--${name} needs a number (got "${raw}")`);
+      if (spec.range && !(v >= spec.range[0] && v <= spec.range[1])) throw new UsageError(`--${name} ${v} must be in [${spec.range[0]}, ${spec.range[1]}]`);
       return v;
     }
     case 'int': {
@@ -140,6 +143,7 @@ export function formatOptions(specs: OptionSpecs): string {
     const flag = `${s.alias ? `-${s.alias}, ` : ''}--${name}${s.type === 'boolean' ? '' : ` ${s.meta ?? s.type.toUpperCase()}`}`;
     const extra = [
       s.choices ? `one of: ${s.choices.join(', ')}` : '',
+      s.range ? `${s.range[0]} to ${s.range[1]}` : '',
       s.required ? 'required' : s.default !== undefined && s.default !== false ? `default: ${s.default}` : '',
     ].filter(Boolean).join('; ');
     return [flag, `${s.help}${extra ? ` (${extra})` : ''}`];

@@ -417,7 +417,7 @@ export const TRAIN_OPTIONS: OptionSpecs = {
   loss: { type: 'string', meta: 'NAME', default: 'lncc', choices: ['lncc', 'ncc', 'pixel', 'perceptual', 'multiscale'], help: 'similarity to the template' },
   lambda: { type: 'number', meta: 'λ', default: 20, help: 'pixel-MSE weight of the perceptual loss' },
   window: { type: 'int', meta: 'PX', default: 9, help: 'window of the local NCC (lncc, multiscale)' },
-  'off-lungs': { type: 'number', meta: 'W', help: `lncc: weight of windows off the template's lung fields (its darkest ${LUNG_FIELD_DEFAULTS.share * 100}%, blurred, + a ${LUNG_FIELD_DEFAULTS.band}-px band); 1 = uniform (the default)` },
+  'off-lungs': { type: 'number', range: [0, 1], meta: 'W', help: `lncc: weight of windows off the template's lung fields (its darkest ${LUNG_FIELD_DEFAULTS.share * 100}%, blurred, + a ${LUNG_FIELD_DEFAULTS.band}-px band); 1 = uniform (the default)` },
   levels: { type: 'int', meta: 'N', default: 3, help: 'pyramid levels of the multiscale loss' },
   perceptual: { type: 'string', meta: 'random|PATH', help: 'VGG for the perceptual loss: seeded random, or a tfjs model.json (implies --loss perceptual)' },
   head: { type: 'string', meta: 'KIND', default: 'bounded', choices: ['bounded', 'raw'], help: 'bounded parameters, or the seed\'s raw head' },
@@ -433,10 +433,10 @@ export const TRAIN_OPTIONS: OptionSpecs = {
   'augment-scale': { type: 'number', meta: 'S', default: DEFAULT_AUGMENT.scale, help: 'max relative scale change (0.1 = ±10%)' },
   'augment-rotate': { type: 'number', meta: 'DEG', default: DEFAULT_AUGMENT.rotateDeg, help: 'max |rotation| in degrees' },
   'augment-aspect': { type: 'number', meta: 'A', default: 0, help: 'stretch the film\'s height against its width by up to ±A (0 = off; e.g. 0.1): chests taller or shorter for their width, as inspiration varies' },
-  'augment-opacity': { type: 'number', meta: 'P', default: 0, help: 'with probability P, 1-3 soft white patches over the encoder\'s copy of the chest, as consolidation whitens lungs (0 = off; e.g. 0.5)' },
-  'augment-gamma': { type: 'number', meta: 'G', default: 0, help: 'a gamma curve x^γ on the encoder\'s copy, γ between 1/(1+G) and 1+G, as films are windowed differently (0 = off; e.g. 0.5)' },
-  'augment-marks': { type: 'number', meta: 'P', default: 0, help: 'with probability P, 1-4 bright marks on the encoder\'s copy: text, wires, ECG electrodes, as ICU films carry (0 = off; e.g. 0.5)' },
-  'augment-effusion': { type: 'number', meta: 'P', default: 0, help: 'with probability P, a basal effusion on one side or both of the encoder\'s copy: white from a meniscus down, hiding the diaphragm dome (0 = off; e.g. 0.5)' },
+  'augment-opacity': { type: 'number', range: [0, 1], meta: 'P', default: 0, help: 'with probability P, 1-3 soft white patches over the encoder\'s copy of the chest, as consolidation whitens lungs (0 = off; e.g. 0.5)' },
+  'augment-gamma': { type: 'number', range: [0, 4], meta: 'G', default: 0, help: 'a gamma curve x^γ on the encoder\'s copy, γ between 1/(1+G) and 1+G, as films are windowed differently (0 = off; e.g. 0.5)' },
+  'augment-marks': { type: 'number', range: [0, 1], meta: 'P', default: 0, help: 'with probability P, 1-4 bright marks on the encoder\'s copy: text, wires, ECG electrodes, as ICU films carry (0 = off; e.g. 0.5)' },
+  'augment-effusion': { type: 'number', range: [0, 1], meta: 'P', default: 0, help: 'with probability P, a basal effusion on one side or both of the encoder\'s copy: white from a meniscus down, hiding the diaphragm dome (0 = off; e.g. 0.5)' },
   'augment-canvas': { type: 'number', meta: 'K', default: 0, help: 'embed the encoder\'s copy, with probability ½, in a black canvas up to K times the film\'s size, moved inside it whole (0 = off; e.g. 1.5)' },
   'augment-border': { type: 'number', meta: 'F', default: DEFAULT_AUGMENT.border, help: 'black bands over the encoder input\'s edges, each up to this share of the side, each edge with probability ½ (0 = off)' },
   'max-images': { type: 'int', meta: 'N', default: 0, help: 'use at most N films, spread over the folder (0 = all)' },
@@ -491,14 +491,6 @@ export async function runTrain(argv: string[], signal?: AbortSignal): Promise<nu
   const a = parseArgs(argv, TRAIN_OPTIONS);
   if (a.positionals.length) throw new UsageError(`unexpected argument "${a.positionals[0]}" (use --images DIR)`);
   const v = a.values;
-  const off = v['off-lungs'] as number | undefined;
-  if (off !== undefined && !(off >= 0 && off <= 1)) throw new UsageError(`--off-lungs ${off} must be in [0, 1] (1 = every window counts the same)`);
-  for (const k of ['augment-opacity', 'augment-marks', 'augment-effusion']) {
-    const p = v[k] as number;
-    if (!(p >= 0 && p <= 1)) throw new UsageError(`--${k} ${p} must be a probability in [0, 1] (0 = off)`);
-  }
-  const gamma = v['augment-gamma'] as number;
-  if (!(gamma >= 0 && gamma <= 4)) throw new UsageError(`--augment-gamma ${gamma} must be in [0, 4] (0 = off; γ then lies between 1/(1+G) and 1+G)`);
   const g = (k: string) => (a.given.has(k) ? v[k] : undefined);
   // When resuming, only options given on the command line override the checkpoint's.
   const pick = (k: string) => (v.resume ? g(k) : v[k]);

@@ -165,7 +165,7 @@ function drawMarks(rng: Rng, p: number): Mark[] {
   const n = 1 + Math.floor(rng.next() * 4);
   return Array.from({ length: n }, (): Mark => {
     const kind = rng.next();
-    // Text and side markers sit anywhere, most often in the corners; wires cross the chest from above.
+    // Text and side markers sit anywhere; wires cross the chest from above.
     if (kind < 0.4) {
       return { kind: 'text', x: rng.uniform(0, 0.9), y: rng.uniform(0, 0.95), w: rng.uniform(0.03, 0.25), h: rng.uniform(0.02, 0.06), strength: rng.uniform(0.7, 1) };
     }
@@ -198,22 +198,21 @@ function drawEffusions(rng: Rng, p: number): Effusion[] {
  * region fade over 3%.
  */
 export function effusionMap(effusions: readonly Effusion[], size: number): Float32Array {
-  const m = new Float32Array(size * size);
-  const smooth = (d: number, w: number) => 1 / (1 + Math.exp(-d / w));
-  for (const e of effusions) {
-    for (let y = 0; y < size; y++) {
-      const py = (y + 0.5) / size;
-      for (let x = 0; x < size; x++) {
-        const px = (x + 0.5) / size;
-        // 0 at the medial end, 1 at the lateral one; the meniscus climbs as its square.
-        const t = Math.min(1, Math.max(0, e.lateral === 'x0' ? (e.x1 - px) / (e.x1 - e.x0) : (px - e.x0) / (e.x1 - e.x0)));
-        const surface = e.level - e.rise * t * t;
-        const v = e.strength * smooth(py - surface, 0.02) * smooth(px - e.x0, 0.03) * smooth(e.x1 - px, 0.03);
-        if (v > m[y * size + x]) m[y * size + x] = v;
-      }
-    }
-  }
-  return m;
+  return paintBrightest(effusions, size, effusionAt);
+}
+
+/** A logistic edge: ½ at d = 0, rising over about w. */
+function smoothStep(d: number, w: number): number {
+  return 1 / (1 + Math.exp(-d / w));
+}
+
+function effusionAt(e: Effusion, x: number, y: number, size: number): number {
+  const px = (x + 0.5) / size;
+  const py = (y + 0.5) / size;
+  // 0 at the medial end, 1 at the lateral one; the meniscus climbs as its square.
+  const t = Math.min(1, Math.max(0, e.lateral === 'x0' ? (e.x1 - px) / (e.x1 - e.x0) : (px - e.x0) / (e.x1 - e.x0)));
+  const surface = e.level - e.rise * t * t;
+  return e.strength * smoothStep(py - surface, 0.02) * smoothStep(px - e.x0, 0.03) * smoothStep(e.x1 - px, 0.03);
 }
 
 /**
@@ -223,9 +222,23 @@ export function effusionMap(effusions: readonly Effusion[], size: number): Float
  */
 export function whitenMap(d: Pick<AugmentDraw, 'opacities' | 'marks' | 'effusions'>, size: number): Float32Array | null {
   if (!d.opacities.length && !d.marks.length && !d.effusions.length) return null;
-  const m = opacityMap(d.opacities, size);
-  for (const other of [d.marks.length ? marksMap(d.marks, size) : null, d.effusions.length ? effusionMap(d.effusions, size) : null]) {
-    if (other) for (let k = 0; k < m.length; k++) if (other[k] > m[k]) m[k] = other[k];
+  const m = paintBrightest(d.opacities, size, opacityAt);
+  paintBrightest(d.marks, size, markAt, m);
+  return paintBrightest(d.effusions, size, effusionAt, m);
+}
+
+/**
+ * Paints each shape's value at every pixel of an [L, L] map, row-major, the
+ * strongest winning where shapes overlap (into `m`, a fresh map by default).
+ */
+function paintBrightest<T>(shapes: readonly T[], size: number, at: (shape: T, x: number, y: number, size: number) => number, m: Float32Array = new Float32Array(size * size)): Float32Array {
+  for (const shape of shapes) {
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) {
+        const v = at(shape, x, y, size);
+        if (v > m[y * size + x]) m[y * size + x] = v;
+      }
+    }
   }
   return m;
 }
@@ -251,16 +264,11 @@ function markCover(m: Mark, x: number, y: number, size: number): number {
 
 /** How much each pixel of an [L, L] input is whitened by bright marks (0 = not at all, up to 1); the strongest wins. */
 export function marksMap(marks: readonly Mark[], size: number): Float32Array {
-  const m = new Float32Array(size * size);
-  for (const mark of marks) {
-    for (let y = 0; y < size; y++) {
-      for (let x = 0; x < size; x++) {
-        const v = mark.strength * markCover(mark, x, y, size);
-        if (v > m[y * size + x]) m[y * size + x] = v;
-      }
-    }
-  }
-  return m;
+  return paintBrightest(marks, size, markAt);
+}
+
+function markAt(mark: Mark, x: number, y: number, size: number): number {
+  return mark.strength * markCover(mark, x, y, size);
 }
 
 /**
@@ -268,19 +276,13 @@ export function marksMap(marks: readonly Mark[], size: number): Float32Array {
  * Gaussian patches, the strongest wins where they overlap.
  */
 export function opacityMap(opacities: readonly Opacity[], size: number): Float32Array {
-  const m = new Float32Array(size * size);
-  for (const o of opacities) {
-    const cx = o.x * size - 0.5;
-    const cy = o.y * size - 0.5;
-    const s2 = 2 * (o.radius * size) ** 2;
-    for (let y = 0; y < size; y++) {
-      for (let x = 0; x < size; x++) {
-        const v = o.strength * Math.exp(-((x - cx) ** 2 + (y - cy) ** 2) / s2);
-        if (v > m[y * size + x]) m[y * size + x] = v;
-      }
-    }
-  }
-  return m;
+  return paintBrightest(opacities, size, opacityAt);
+}
+
+function opacityAt(o: Opacity, x: number, y: number, size: number): number {
+  const cx = o.x * size - 0.5;
+  const cy = o.y * size - 0.5;
+  return o.strength * Math.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * (o.radius * size) ** 2));
 }
 
 /** 1 inside the input, 0 under the bands: a [L, L] mask, row-major. */
