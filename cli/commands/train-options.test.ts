@@ -22,15 +22,15 @@ describe('train --off-lungs', () => {
   });
 });
 
-describe('train --augment-opacity / -marks / -effusion / -gamma', () => {
-  it('refuses a probability outside [0, 1] or a gamma range outside [0, 4], naming the option and value, and the usage shows the bounds', async () => {
-    for (const [k, bad] of [['augment-opacity', '1.5'], ['augment-marks', '-0.2'], ['augment-effusion', '2'], ['augment-gamma', '-1'], ['augment-gamma', '9']]) {
+describe('train --augment-opacity / -marks / -effusion / -gamma / -crop', () => {
+  it('refuses a probability outside [0, 1], a gamma range outside [0, 4] or a crop outside [0, 0.4], naming the option and value, and the usage shows the bounds', async () => {
+    for (const [k, bad] of [['augment-opacity', '1.5'], ['augment-marks', '-0.2'], ['augment-effusion', '2'], ['augment-gamma', '-1'], ['augment-gamma', '9'], ['augment-crop', '0.5']]) {
       const run = runTrain(['--images', '/nonexistent', '--out', '/nonexistent', `--${k}`, bad]);
       await expect(run).rejects.toThrow(UsageError);
       await expect(run).rejects.toThrow(`--${k} ${Number(bad)}`);
     }
     // In range, the options pass and the run gets as far as the missing folder.
-    const ok = await runTrain(['--images', '/nonexistent', '--out', '/nonexistent', '--augment-marks', '0.5', '--augment-gamma', '0.5', '--augment-effusion', '1']).then(() => null, (e: unknown) => e);
+    const ok = await runTrain(['--images', '/nonexistent', '--out', '/nonexistent', '--augment-marks', '0.5', '--augment-gamma', '0.5', '--augment-effusion', '1', '--augment-crop', '0.15']).then(() => null, (e: unknown) => e);
     expect(ok).not.toBeInstanceOf(UsageError);
     expect(formatOptions(TRAIN_OPTIONS)).toMatch(/--augment-marks P\s+with probability P.*\(0 to 1; default: 0\)/);
   });

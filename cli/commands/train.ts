@@ -67,7 +67,7 @@ export interface TrainOptions {
   seed?: number;
   augment?: boolean;
   /** Augmentation ranges (defaults: DEFAULT_AUGMENT's). */
-  augmentRange?: Partial<Pick<AugmentSettings, 'shift' | 'scale' | 'rotateDeg' | 'border' | 'canvas' | 'aspect' | 'opacity' | 'gamma' | 'marks' | 'effusion'>>;
+  augmentRange?: Partial<Pick<AugmentSettings, 'shift' | 'scale' | 'rotateDeg' | 'border' | 'canvas' | 'aspect' | 'opacity' | 'gamma' | 'marks' | 'effusion' | 'crop'>>;
   maxImages?: number;
   checkpointEvery?: number;
   sampleEvery?: number;
@@ -435,6 +435,7 @@ export const TRAIN_OPTIONS: OptionSpecs = {
   'augment-aspect': { type: 'number', meta: 'A', default: 0, help: 'stretch the film\'s height against its width by up to ±A (0 = off; e.g. 0.1): chests taller or shorter for their width, as inspiration varies' },
   'augment-opacity': { type: 'number', range: [0, 1], meta: 'P', default: 0, help: 'with probability P, 1-3 soft white patches over the encoder\'s copy of the chest, as consolidation whitens lungs (0 = off; e.g. 0.5)' },
   'augment-gamma': { type: 'number', range: [0, 4], meta: 'G', default: 0, help: 'a gamma curve x^γ on the encoder\'s copy, γ between 1/(1+G) and 1+G, as films are windowed differently (0 = off; e.g. 0.5)' },
+  'augment-crop': { type: 'number', range: [0, 0.4], meta: 'F', default: 0, help: 'with probability 1/2, the encoder sees a random crop of the film instead of the shift and scale: each side trimmed by up to F of it, stretched to fill the view, no black (0 = off; e.g. 0.15)' },
   'augment-marks': { type: 'number', range: [0, 1], meta: 'P', default: 0, help: 'with probability P, 1-4 bright marks on the encoder\'s copy: text, wires, ECG electrodes, as ICU films carry (0 = off; e.g. 0.5)' },
   'augment-effusion': { type: 'number', range: [0, 1], meta: 'P', default: 0, help: 'with probability P, a basal effusion on one side or both of the encoder\'s copy: white from a meniscus down, hiding the diaphragm dome (0 = off; e.g. 0.5)' },
   'augment-canvas': { type: 'number', meta: 'K', default: 0, help: 'embed the encoder\'s copy, with probability ½, in a black canvas up to K times the film\'s size, moved inside it whole (0 = off; e.g. 1.5)' },
@@ -497,7 +498,7 @@ export async function runTrain(argv: string[], signal?: AbortSignal): Promise<nu
   let loss = pick('loss') as LossName | undefined;
   if (a.given.has('perceptual') && !a.given.has('loss')) loss = 'perceptual';
   if (v.resume) {
-    for (const k of ['loss', 'head', 'loc-size', 'frame', 'model-frame', 'margin', 'input-crop', 'seed', 'batch', 'lambda', 'window', 'off-lungs', 'levels', 'perceptual', 'template', 'augment', 'augment-shift', 'augment-scale', 'augment-rotate', 'augment-border', 'augment-canvas', 'augment-aspect', 'augment-opacity', 'augment-gamma', 'augment-marks', 'augment-effusion', 'scale-range', 'max-images', 'weight-decay', 'targets', 'target-weight', 'consistency-weight']) {
+    for (const k of ['loss', 'head', 'loc-size', 'frame', 'model-frame', 'margin', 'input-crop', 'seed', 'batch', 'lambda', 'window', 'off-lungs', 'levels', 'perceptual', 'template', 'augment', 'augment-shift', 'augment-scale', 'augment-rotate', 'augment-border', 'augment-canvas', 'augment-aspect', 'augment-opacity', 'augment-gamma', 'augment-marks', 'augment-effusion', 'augment-crop', 'scale-range', 'max-images', 'weight-decay', 'targets', 'target-weight', 'consistency-weight']) {
       if (a.given.has(k)) console.error(`note: --${k} is taken from the checkpoint when resuming; the value given is ignored`);
     }
   }
@@ -509,7 +510,7 @@ export async function runTrain(argv: string[], signal?: AbortSignal): Promise<nu
     window: v.window as number, offLungs: v['off-lungs'] as number | undefined, levels: v.levels as number, perceptual: v.perceptual as string | undefined,
     head: v.head as 'bounded' | 'raw', locSize: v.init && !a.given.has('loc-size') ? undefined : v['loc-size'] as number, frame: v.frame as Size,
     modelFrame: v['model-frame'] as Size, margin: parseMargin(v.margin as string), inputCrop: v['input-crop'] as InputCrop | undefined, scaleRange: parseScaleRange(v['scale-range'] as string | undefined), seed: v.seed as number, augment: v.augment as boolean,
-    augmentRange: { shift: v['augment-shift'] as number, scale: v['augment-scale'] as number, rotateDeg: v['augment-rotate'] as number, border: v['augment-border'] as number, canvas: v['augment-canvas'] as number, aspect: v['augment-aspect'] as number, opacity: v['augment-opacity'] as number, gamma: v['augment-gamma'] as number, marks: v['augment-marks'] as number, effusion: v['augment-effusion'] as number },
+    augmentRange: { shift: v['augment-shift'] as number, scale: v['augment-scale'] as number, rotateDeg: v['augment-rotate'] as number, border: v['augment-border'] as number, canvas: v['augment-canvas'] as number, aspect: v['augment-aspect'] as number, opacity: v['augment-opacity'] as number, gamma: v['augment-gamma'] as number, marks: v['augment-marks'] as number, effusion: v['augment-effusion'] as number, crop: v['augment-crop'] as number },
     maxImages: v['max-images'] as number, checkpointEvery: v['checkpoint-every'] as number,
     sampleEvery: v['sample-every'] as number, cacheMb: v['cache-mb'] as number, resume: v.resume as string | undefined,
     init: v.init as string | undefined, targets: pick('targets') as string | undefined, targetWeight: v['target-weight'] as number,

@@ -88,6 +88,33 @@ describe('aspect stretch', () => {
   });
 });
 
+
+describe('random crops', () => {
+  it('replace the shift and scale about half the time with a view inside the film, each side trimmed by up to F; off, the draws are as before', () => {
+    // Wide shifts and zooms: a crop must stay inside the film where they would not.
+    const moving = { ...DEFAULT_AUGMENT, shift: 0.4, scale: 0.3, rotateDeg: 0, brightness: 0, contrast: 0, crop: 0.2 };
+    const rng = new Rng(11);
+    let crops = 0;
+    for (let i = 0; i < 200; i++) {
+      const [[a, b, c], [d, e, f]] = drawAugment(rng, moving).matrix;
+      // A shift and scale keeps the aspect (a = e); a crop trims each side on its own.
+      if (a === e) continue;
+      crops++;
+      expect(b === 0 && d === 0).toBe(true);
+      // The view's edges, in the film's [−1, 1]: inside it, each within 2·0.2 of the film's edge.
+      for (const [lo, hi] of [[c - a, c + a], [f - e, f + e]]) {
+        expect(lo).toBeGreaterThanOrEqual(-1 - 1e-9);
+        expect(lo).toBeLessThanOrEqual(-1 + 0.4 + 1e-9);
+        expect(hi).toBeLessThanOrEqual(1 + 1e-9);
+        expect(hi).toBeGreaterThanOrEqual(1 - 0.4 - 1e-9);
+      }
+    }
+    expect(crops).toBeGreaterThan(70);
+    expect(crops).toBeLessThan(140);
+    expect(drawAugment(new Rng(5), { ...DEFAULT_AUGMENT, crop: 0 })).toEqual(drawAugment(new Rng(5), DEFAULT_AUGMENT));
+  });
+});
+
 describe('opacities', () => {
   it('whiten 1-3 soft patches over the chest with probability P, strongest at their centres; off, the draws are as before', () => {
     const rng = new Rng(11);

@@ -68,6 +68,15 @@ export interface AugmentSettings {
    * to place it from the rest of the chest where a base is not visible.
    */
   effusion?: number;
+  /**
+   * Largest trim of each side of the film, as a share of its side, for a view
+   * that is a random crop of the film stretched to fill the encoder input: with
+   * probability ½ it replaces the shift and scale (absent or 0 = off). At
+   * inference the encoder sees each film's content crop, never black around
+   * it, and films are framed tighter or looser (more abdomen, less neck); the
+   * shift and scale leave black where the film moved away.
+   */
+  crop?: number;
 }
 
 /** A soft white patch on the encoder input: centre and radius as shares of its side, strength in (0, 1]. */
@@ -123,6 +132,7 @@ export function drawAugment(rng: Rng, s: AugmentSettings): AugmentDraw {
   let matrix = paramsToMatrix([tx, ty, scale, scale * stretch, theta]);
   // Drawn only when on (as the bands below), so runs without a canvas draw what they drew before.
   if ((s.canvas ?? 0) > 1 && rng.next() < 0.5) matrix = compose(matrix, drawCanvas(rng, s.canvas!));
+  if ((s.crop ?? 0) > 0 && rng.next() < 0.5) matrix = compose(drawCrop(rng, s.crop!), paramsToMatrix([0, 0, 1, 1, theta]));
   return {
     matrix,
     brightness: rng.uniform(-s.brightness, s.brightness),
@@ -144,6 +154,15 @@ export function drawAugment(rng: Rng, s: AugmentSettings): AugmentDraw {
 function drawCanvas(rng: Rng, max: number): AffineMatrix {
   const k = rng.uniform(1, max);
   return [[k, 0, rng.uniform(-(k - 1), k - 1)], [0, k, rng.uniform(-(k - 1), k - 1)]];
+}
+
+/** A view of the film trimmed by up to `max` of its side on each side, independently: output [−1, 1] maps into the film. */
+function drawCrop(rng: Rng, max: number): AffineMatrix {
+  const x0 = -1 + 2 * rng.uniform(0, max);
+  const x1 = 1 - 2 * rng.uniform(0, max);
+  const y0 = -1 + 2 * rng.uniform(0, max);
+  const y1 = 1 - 2 * rng.uniform(0, max);
+  return [[(x1 - x0) / 2, 0, (x1 + x0) / 2], [0, (y1 - y0) / 2, (y1 + y0) / 2]];
 }
 
 function drawBands(rng: Rng, max: number): BorderBands {
