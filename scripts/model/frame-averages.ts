@@ -11,7 +11,8 @@
  *   npx tsx scripts/model/frame-averages.ts --data ../shared/data/masked --patients ../shared/data/manifest.csv models/default runs/H2/model …
  */
 import { parseArgs } from 'node:util';
-import { evaluate, predictMatrices, summaryTable, type AffineMatrix, type Aligner, type AlignmentModel, type GrayImage } from '../../src/engine/index';
+import { compose, evaluate, predictMatrices, summaryTable, type AffineMatrix, type Aligner, type AlignmentModel, type GrayImage } from '../../src/engine/index';
+import { warpGrayHost } from '../../src/engine/align/warp-host';
 import { setupBackend } from '../../cli/backend';
 import { loadEvalCases } from '../../cli/commands/eval';
 import { loadCliModel } from '../../cli/model';
@@ -23,17 +24,11 @@ const { values, positionals: dirs } = parseArgs({
 });
 if (dirs.length === 0) throw new Error('name one model folder or more');
 
-function mirror(img: GrayImage): GrayImage {
-  const data = new Float32Array(img.data.length);
-  for (let y = 0; y < img.height; y++) {
-    const row = y * img.width;
-    for (let x = 0; x < img.width; x++) data[row + x] = img.data[row + img.width - 1 - x];
-  }
-  return { ...img, data };
-}
-
-/** F·M·F with F = diag(−1, 1): the frame found on the mirrored film, on the film itself and not mirrored. */
-const mirrorBack = ([[a, b, c], [d, e, f]]: AffineMatrix): AffineMatrix => [[a, -b, -c], [-d, e, f]];
+/** x → −x in normalized coordinates: as a warp it mirrors a film, pixel centres onto pixel centres (exact to rounding). */
+const MIRROR: AffineMatrix = [[-1, 0, 0], [0, 1, 0]];
+const mirror = (img: GrayImage): GrayImage => ({ ...img, data: warpGrayHost(img, MIRROR, img).data });
+/** The frame found on the mirrored film, on the film itself and not mirrored. */
+const mirrorBack = (m: AffineMatrix): AffineMatrix => compose(MIRROR, compose(m, MIRROR));
 
 const mean = (ms: AffineMatrix[]): AffineMatrix =>
   [0, 1].map((r) => [0, 1, 2].map((k) => ms.reduce((s, m) => s + m[r][k], 0) / ms.length)) as AffineMatrix;

@@ -88,7 +88,6 @@ describe('aspect stretch', () => {
   });
 });
 
-
 describe('random crops', () => {
   it('replace the shift and scale about half the time with a view inside the film, each side trimmed by up to F; off, the draws are as before', () => {
     // Wide shifts and zooms: a crop must stay inside the film where they would not.

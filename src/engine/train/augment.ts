@@ -71,10 +71,11 @@ export interface AugmentSettings {
   /**
    * Largest trim of each side of the film, as a share of its side, for a view
    * that is a random crop of the film stretched to fill the encoder input: with
-   * probability ½ it replaces the shift and scale (absent or 0 = off). At
-   * inference the encoder sees each film's content crop, never black around
-   * it, and films are framed tighter or looser (more abdomen, less neck); the
-   * shift and scale leave black where the film moved away.
+   * probability ½ it replaces the shift, scale and canvas, keeping the
+   * rotation (absent or 0 = off). At inference the encoder sees each film's
+   * content crop, never black around it, and films are framed tighter or
+   * looser (more abdomen, less neck); the shift and scale leave black where
+   * the film moved away.
    */
   crop?: number;
 }
