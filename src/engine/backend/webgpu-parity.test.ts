@@ -247,11 +247,12 @@ describe.skipIf('error' in gpu)('WebGPU parity with WASM (tiny sizes)', () => {
     expectClose('loss lncc, lung-field weights, gradient', { wasm: [r.wasm[2]], webgpu: [r.webgpu[2]] }, 1e-3);
   });
 
-  it('training batches with opacity patches, bright marks and effusions: the encoder inputs, and the whitening x + w·(1 − x)', async () => {
+  it('training batches with random crops, opacity patches, bright marks and effusions: the encoder inputs, and the whitening x + w·(1 − x)', async () => {
     // Batches only, no training step: a step at these sizes is the lane's slowest work on SwiftShader.
     const images = [0, 1, 2, 3].map((i) => { const f = film(48, 60, i); return { id: `o${i}`, loc: locInput(f, L), src: resizeArea(f, 2 * FRAME.width, 2 * FRAME.height).data }; });
     const geo = { locSize: L, srcSize: { width: 2 * FRAME.width, height: 2 * FRAME.height } };
-    const plain: AugmentSettings = { ...DEFAULT_AUGMENT, enabled: true, border: 0.1 };
+    // Crops too, so the warp also runs on anisotropic views (drawn before the whitening, as in both settings).
+    const plain: AugmentSettings = { ...DEFAULT_AUGMENT, enabled: true, border: 0.1, crop: 0.2 };
     const patched: AugmentSettings = { ...plain, opacity: 1, marks: 1, effusion: 1 };
     // One film a batch: opacities, marks and effusions are drawn last, so with and without them the rest of the draw is the same.
     const r = await both(() => images.flatMap((im, i) => [plain, patched].map((aug) => {
@@ -261,6 +262,8 @@ describe.skipIf('error' in gpu)('WebGPU parity with WASM (tiny sizes)', () => {
       return loc;
     })));
     expectClose('batch: encoder inputs with opacities, marks and effusions', r, 1e-5);
+    // A crop's view is anisotropic (a ≠ e); a shift and scale's is not.
+    expect(images.some((_, i) => { const [[a], [, e]] = drawAugment(stepRng(21, i), plain).matrix; return a !== e; })).toBe(true);
     images.forEach((_, i) => {
       const draw = drawAugment(stepRng(21, i), patched);
       expect(draw.opacities.length && draw.marks.length && draw.effusions.length).toBeGreaterThan(0);
