@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  BORDER_SCALES, ceilingResidual, compose, EQUIVARIANCE_PROBES, evaluate, fitAffineCeiling, fittedAligner, identityAligner, marginMatrix, perImageCsv, predictMatrices, probeTable, residualTable, summaryTable,
+  BORDER_SCALES, ceilingFitFrame, ceilingResidual, compose, EQUIVARIANCE_PROBES, evaluate, fitAffineCeiling, fittedAligner, identityAligner, marginMatrix, perImageCsv, predictMatrices, probeTable, residualTable, summaryTable,
   type Aligner, type EvalCase, type EvalSummary, type GrayImage,
 } from '../../src/engine/index';
 import { formatOptions, parseArgs, UsageError, type OptionSpecs, type Size } from '../args';
@@ -183,7 +183,7 @@ export async function evalCommand(opts: EvalCommandOptions): Promise<EvalSummary
     log('fitting the affine ceiling to the lung masks (an oracle: it reads the masks)');
     const fit = await fitAffineCeiling(cases.map((c) => c.mask), {
       starts: modelRow!.perImage.map((p) => p.matrix),
-      frame: { width: 48, height: Math.max(8, Math.round((48 * frame.height) / frame.width)) },
+      frame: ceilingFitFrame(frame),
       onRound: (k, d) => { if (!opts.quiet) log(`  round ${k}: mean soft Dice with the majority of the others ${d.toFixed(4)}`); },
     });
     const ceiling = await score(fittedAligner('affine ceiling (oracle: fitted to the lung masks)', cases.map((c) => c.image), fit.matrices, fit.seconds / cases.length));

@@ -14,7 +14,7 @@
  */
 import { parseArgs } from 'node:util';
 import {
-  compose, evaluate, fitAffineCeiling, fittedAligner, IDENTITY_PARAMS, invert, matrixToParams, paramsToMatrix, predictMatrices, summaryTable,
+  ceilingFitFrame, compose, evaluate, fitAffineCeiling, fittedAligner, IDENTITY_PARAMS, invert, matrixToParams, paramsToMatrix, predictMatrices, summaryTable,
   type AffineMatrix, type Aligner, type EvalSummary, type AffineParams,
 } from '../../src/engine/index';
 import { setupBackend } from '../../cli/backend';
@@ -44,17 +44,18 @@ const views = viewsCsv ? readPatients({ csv: viewsCsv, data: values.data!, patie
 
 const { model } = await loadCliModel(positionals[0], log);
 const frame = model.config.frame;
-const M = new Map<string, AffineMatrix>();
-for (const c of cases) M.set(c.name, (await predictMatrices(model, [c.image], 1))[0]);
+const predicted = await predictMatrices(model, cases.map((c) => c.image), 1);
 model.dispose();
+const M = new Map(cases.map((c, i) => [c.name, predicted[i]]));
 
 log('fitting the affine ceiling to the lung masks (an oracle: it reads the masks)');
 const fit = await fitAffineCeiling(cases.map((c) => c.mask), {
   starts: cases.map((c) => M.get(c.name)!),
-  frame: { width: 48, height: Math.max(8, Math.round((48 * frame.height) / frame.width)) },
+  frame: ceilingFitFrame(frame),
 });
 const C = new Map(cases.map((c, i) => [c.name, fit.matrices[i]]));
-const residual = (name: string): AffineParams => matrixToParams(compose(invert(C.get(name)!), M.get(name)!));
+const R = new Map(cases.map((c) => [c.name, matrixToParams(compose(invert(C.get(c.name)!), M.get(c.name)!))]));
+const residual = (name: string): AffineParams => R.get(name)!;
 
 /** The model's frame with the residual's parameters `fromCeiling` (0 tx, 1 ty, 2 sx, 3 sy, 4 θ) set to the ceiling's. */
 const withCeiling = (fromCeiling: number[]) => (name: string): AffineMatrix => {
@@ -67,7 +68,11 @@ const meanParams = (names: string[]): AffineParams =>
   [0, 1, 2, 3, 4].map((k) => names.reduce((s, n) => s + residual(n)[k], 0) / names.length) as AffineParams;
 const viewOf = (name: string) => views.get(name) ?? '(no view)';
 const byView = new Map<string, string[]>();
-for (const c of cases) byView.set(viewOf(c.name), [...(byView.get(viewOf(c.name)) ?? []), c.name]);
+for (const c of cases) {
+  const v = viewOf(c.name);
+  if (!byView.has(v)) byView.set(v, []);
+  byView.get(v)!.push(c.name);
+}
 // Every view's mean residual moved onto the overall mean: the per-view bias gone, the shared placement kept.
 const overall = paramsToMatrix(meanParams(cases.map((c) => c.name)));
 const viewFix = new Map([...byView].map(([v, names]) => [v, compose(invert(paramsToMatrix(meanParams(names))), overall)]));

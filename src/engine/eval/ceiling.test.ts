@@ -3,7 +3,7 @@ import { applyToPoint, invert, paramsToMatrix, type AffineMatrix, type AffinePar
 import { useBackend } from '../../testing/tf-backend';
 import type { GrayImage } from '../io/gray-image';
 import { Rng } from '../train/rng';
-import { fitAffineCeiling, fittedAligner } from './ceiling';
+import { ceilingFitFrame, fitAffineCeiling, fittedAligner } from './ceiling';
 import { evaluate, identityAligner, type EvalCase } from './evaluate';
 import { frameDisagreementPx } from './metrics';
 
@@ -59,5 +59,13 @@ describe('affine ceiling (groupwise fit to the lung masks)', () => {
     expect(Number.isNaN(ceiling.border[0].px)).toBe(true);
     expect(ceiling.secondsPerImage).toBeCloseTo(fit.seconds / n, 9);
     await expect(fittedAligner('x', masks, fit.matrices, 0).align(maskFor(truth[0], 8, 8))).rejects.toThrow(/no fitted frame/);
+  });
+});
+
+describe('ceilingFitFrame', () => {
+  it('keeps the output frame\'s aspect at 48 px wide, never under 8 px high', () => {
+    expect(ceilingFitFrame({ width: 256, height: 320 })).toEqual({ width: 48, height: 60 });
+    expect(ceilingFitFrame({ width: 320, height: 256 })).toEqual({ width: 48, height: 38 });
+    expect(ceilingFitFrame({ width: 1000, height: 10 })).toEqual({ width: 48, height: 8 });
   });
 });

@@ -68,6 +68,11 @@ function boxBlur(img: GrayImage, r: number): Float32Array {
   return out;
 }
 
+/** The fit's frame for an output frame: 48 px wide, the output's aspect (which is what matters; the size only sets precision). */
+export function ceilingFitFrame(frame: Size): Size {
+  return { width: 48, height: Math.max(8, Math.round((48 * frame.height) / frame.width)) };
+}
+
 export async function fitAffineCeiling(masks: GrayImage[], opts: CeilingOptions = {}): Promise<CeilingFit> {
   const t0 = performance.now();
   const n = masks.length;

@@ -2,5 +2,5 @@ export { evaluate, identityAligner, perImageCsv, summaryTable, drawPerturbation,
 export { canvasMatrix, cutFraction, dice, frameDisagreementPx, frameRegion, groupDice, pairwiseDice, toBitMask, CANVAS_SCALE, type BitMask } from './metrics';
 export { EQUIVARIANCE_PROBES, probeTable, type Probe } from './probes';
 export { BORDER_SCALES, CONTENT_CANVAS, contentSeed, drawContentMove, embedding, filmInside, type Embedding } from './content';
-export { fitAffineCeiling, fittedAligner, type CeilingFit, type CeilingOptions } from './ceiling';
+export { ceilingFitFrame, fitAffineCeiling, fittedAligner, type CeilingFit, type CeilingOptions } from './ceiling';
 export { ceilingResidual, residualParams, residualTable, type CeilingResidual } from './residual';
